@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI description of the Clerk authentication class.
+        from accounts import schema  # noqa: F401

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LecturesConfig(AppConfig):
+    name = "lectures"
+    verbose_name = "Lectures"

@@ -1,0 +1,330 @@
+"""Settings shared by every environment, read from the environment (see README)."""
+
+from __future__ import annotations
+
+import importlib.util
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from cryptography.hazmat.primitives import serialization
+from django.core.exceptions import ImproperlyConfigured
+
+from studybuddy.env import env_bool, env_choice, env_int, env_list, env_str, is_set
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+# --- Core -----------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", False)
+
+
+def _dev_secret_key() -> str:
+    """A key kept under var/ so dev sessions survive restarts; never used without DEBUG."""
+    path = VAR_DIR / "dev-secret-key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+if is_set("SECRET_KEY"):
+    SECRET_KEY = env_str("SECRET_KEY")
+elif DEBUG:
+    SECRET_KEY = _dev_secret_key()
+else:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+
+INSTALLED_APPS = [
+    "whitenoise.runserver_nostatic",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "accounts",
+    "courses",
+    "lectures",
+    "documents",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "studybuddy.urls"
+WSGI_APPLICATION = "studybuddy.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Database -------------------------------------------------------------------------
+
+
+def _database() -> dict:
+    if is_set("DATABASE_URL"):
+        try:
+            config = dj_database_url.parse(
+                env_str("DATABASE_URL"), conn_max_age=60, conn_health_checks=True
+            )
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+        return config
+    # The embedded default: WAL lets the web server and the worker write side by side,
+    # IMMEDIATE transactions and a busy timeout make writers queue instead of failing.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "studybuddy.sqlite3",
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+    }
+
+
+DATABASES = {"default": _database()}
+
+# --- Static files and storage ---------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media"))).resolve()
+
+STORAGE_BACKEND = env_choice("STORAGE_BACKEND", "local", ("local", "s3"))
+DOCUMENTS_STORAGE_PREFIX = env_str("DOCUMENTS_STORAGE_PREFIX", "documents").strip("/")
+AUDIO_STORAGE_PREFIX = env_str("AUDIO_STORAGE_PREFIX", "audio").strip("/")
+
+
+def _default_storage() -> dict:
+    if STORAGE_BACKEND == "local":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(MEDIA_ROOT)},
+        }
+    bucket = env_str("AWS_STORAGE_BUCKET_NAME")
+    if not bucket:
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME")
+    options = {
+        "bucket_name": bucket,
+        "region_name": env_str("AWS_S3_REGION_NAME") or None,
+        "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+        "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+        "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+        "default_acl": None,
+        "file_overwrite": False,
+        "querystring_auth": True,
+        "querystring_expire": 300,
+    }
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {key: value for key, value in options.items() if value is not None},
+    }
+
+
+STORAGES = {
+    "default": _default_storage(),
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- CORS and cookies -----------------------------------------------------------------
+
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/api/.*$"
+
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Clerk authentication -------------------------------------------------------------
+
+
+def _clerk_public_key() -> str:
+    raw = env_str("CLERK_JWT_KEY")
+    if not raw:
+        return ""
+    # Hosting dashboards often store a PEM on one line with literal "\n" escapes.
+    pem = raw.replace("\\n", "\n")
+    try:
+        serialization.load_pem_public_key(pem.encode())
+    except ValueError:
+        raise ImproperlyConfigured("CLERK_JWT_KEY is not a PEM public key") from None
+    return pem
+
+
+CLERK_JWT_KEY = _clerk_public_key()
+CLERK_JWKS_URL = env_str("CLERK_JWKS_URL")
+if CLERK_JWKS_URL and not CLERK_JWKS_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("CLERK_JWKS_URL must be an http(s) URL")
+CLERK_ISSUER = env_str("CLERK_ISSUER")
+CLERK_AUTHORIZED_PARTIES = env_list("CLERK_AUTHORIZED_PARTIES")
+CLERK_LEEWAY_SECONDS = env_int("CLERK_LEEWAY_SECONDS", 5, minimum=0)
+# How long a JWKS fetch may take, how often an unknown kid may trigger a re-fetch, and how
+# long an unknown kid is remembered as unknown.
+CLERK_JWKS_TIMEOUT_SECONDS = 3.0
+CLERK_JWKS_MIN_REFETCH_SECONDS = 30.0
+CLERK_JWKS_NEGATIVE_CACHE_SECONDS = 60.0
+
+_clerk_configured = bool(CLERK_JWT_KEY or CLERK_JWKS_URL)
+DEV_AUTH_ENABLED = env_bool("DEV_AUTH_ENABLED", DEBUG and not _clerk_configured)
+if DEV_AUTH_ENABLED and not DEBUG:
+    raise ImproperlyConfigured("DEV_AUTH_ENABLED cannot be true when DEBUG is false")
+DEV_AUTH_KEY_FILE = VAR_DIR / "dev-jwt-key.pem"
+
+ADMIN_USER_IDS = env_list("ADMIN_USER_IDS")
+DEV_ROUTES_ENABLED = env_bool("DEV_ROUTES_ENABLED", False)
+
+# --- Documents and lectures -----------------------------------------------------------
+
+DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+LECTURE_MAX_BYTES = env_int("LECTURE_MAX_BYTES", 4 * 1024**3, minimum=1)
+DOWNLOAD_TEMP_DIR = env_str("DOWNLOAD_TEMP_DIR") or None
+PANOPTO_ALLOWED_HOSTS = [
+    host.lower().strip(".")
+    for host in env_list(
+        "PANOPTO_ALLOWED_HOSTS",
+        ["panopto.com", "panopto.eu", "panopto.ca", "panopto.com.au", "cloudfront.net"],
+    )
+]
+PANOPTO_ALLOW_PRIVATE_NETWORKS = env_bool("PANOPTO_ALLOW_PRIVATE_NETWORKS", False)
+LECTURE_DOWNLOADER = env_choice("LECTURE_DOWNLOADER", "builtin", ("builtin", "panoptodownloader"))
+if LECTURE_DOWNLOADER == "panoptodownloader" and not importlib.util.find_spec("PanoptoDownloader"):
+    raise ImproperlyConfigured(
+        "LECTURE_DOWNLOADER=panoptodownloader but the PanoptoDownloader package is not "
+        "installed (see README, 'PanoptoDownloader')"
+    )
+FFMPEG_BINARY = env_str("FFMPEG_BINARY") or None
+
+# --- Task queue (django-q2) -----------------------------------------------------------
+
+TASK_BROKER = env_choice("TASK_BROKER", "orm", ("orm", "redis"))
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+Q_TIMEOUT_SECONDS = env_int("Q_TIMEOUT_SECONDS", 3600, minimum=1)
+Q_RETRY_SECONDS = env_int("Q_RETRY_SECONDS", 3900, minimum=2)
+Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1)
+if Q_RETRY_SECONDS <= Q_TIMEOUT_SECONDS:
+    # The broker re-delivers a task after `retry` seconds: a shorter retry than timeout
+    # would hand a still-running job to a second worker.
+    raise ImproperlyConfigured("Q_RETRY_SECONDS must be greater than Q_TIMEOUT_SECONDS")
+
+Q_CLUSTER = {
+    "name": "studybuddy",
+    "workers": Q_WORKERS,
+    "timeout": Q_TIMEOUT_SECONDS,
+    "retry": Q_RETRY_SECONDS,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 500,
+    "label": "Task queue",
+}
+if TASK_BROKER == "orm":
+    Q_CLUSTER["orm"] = "default"
+else:
+    Q_CLUSTER["redis"] = REDIS_URL
+
+# --- REST framework and OpenAPI -------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ClerkAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "studybuddy.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "studybuddy.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "StudyBuddy API",
+    "DESCRIPTION": (
+        "Courses, Panopto lecture audio and PDF documents for the StudyBuddy app. "
+        "Every route needs a Clerk session token: `Authorization: Bearer <token>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "studybuddy.schema_hooks.strip_trailing_slashes",
+    ],
+}
+
+# --- Logging --------------------------------------------------------------------------
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

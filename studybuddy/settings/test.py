@@ -1,0 +1,12 @@
+"""Settings for the test suite: the real PostgreSQL, fast hashing, no manifest for static."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgresql://postgres@localhost:5432/studybuddy")
+os.environ.setdefault("SECRET_KEY", "insecure-test-only-secret-key-0123456789abcdefghijklmnop")
+
+from .base import *  # noqa: F403
+from .base import STORAGES
+
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from studybuddy import health
+
+admin.site.site_header = "StudyBuddy administration"
+admin.site.site_title = "StudyBuddy admin"
+admin.site.index_title = "Moderation and clean-up"
+
+urlpatterns = [
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/", include("studybuddy.api")),
+    re_path(r"^healthz/?$", health.healthz, name="healthz"),
+    re_path(r"^readyz/?$", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "studybuddy.views.not_found"
+handler500 = "studybuddy.views.server_error"

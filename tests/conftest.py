@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.auth import ISSUER, SPA_ORIGIN, KeyPair, session_claims, sign
+from tests.factories import UserFactory
+from tests.jwks_server import JwksServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgresql_only(django_db_setup, django_db_blocker):
+    """The suite is meant for PostgreSQL (locks, constraints, races): refuse anything else."""
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            pytest.exit(f"the tests need PostgreSQL, not {connection.vendor}", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def clerk_key() -> KeyPair:
+    return KeyPair.generate("clerk-key-1")
+
+
+@pytest.fixture(scope="session")
+def other_key() -> KeyPair:
+    return KeyPair.generate("clerk-key-2")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(settings, tmp_path: Path, clerk_key: KeyPair):
+    """Each test: storage in a temp dir, the Clerk PEM key of the session, no dev auth."""
+    media = tmp_path / "media"
+    media.mkdir()
+    settings.MEDIA_ROOT = media
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(media)},
+        },
+    }
+    settings.CLERK_JWT_KEY = clerk_key.public_pem
+    settings.CLERK_JWKS_URL = ""
+    settings.CLERK_ISSUER = ISSUER
+    settings.CLERK_AUTHORIZED_PARTIES = [SPA_ORIGIN]
+    settings.CORS_ALLOWED_ORIGINS = []
+    settings.DEV_AUTH_ENABLED = False
+    settings.DEV_AUTH_KEY_FILE = tmp_path / "dev-jwt-key.pem"
+    settings.ADMIN_USER_IDS = []
+    return settings
+
+
+@pytest.fixture
+def token_for(clerk_key: KeyPair) -> Callable[..., str]:
+    """``token_for(user_or_sub, **claims)``: a valid session token signed by the Clerk key."""
+
+    def make(subject="user_alice", **claims) -> str:
+        sub = subject if isinstance(subject, str) else subject.clerk_id
+        return sign(session_claims(sub, **claims), clerk_key)
+
+    return make
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(token_for) -> Callable[..., APIClient]:
+    """``client_for(user)``: an API client that sends the user's Bearer token."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(clerk_id="user_alice", username="alice", email="alice@example.com")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(clerk_id="user_bob", username="bob", email="bob@example.com")
+
+
+@pytest.fixture
+def alice_client(client_for, alice) -> APIClient:
+    return client_for(alice)
+
+
+@pytest.fixture
+def bob_client(client_for, bob) -> APIClient:
+    return client_for(bob)
+
+
+@pytest.fixture
+def jwks_server():
+    server = JwksServer().start()
+    yield server
+    server.stop()
