@@ -35,9 +35,7 @@ class CourseSerializer(serializers.ModelSerializer):
 
 class CourseCreateSerializer(serializers.Serializer):
     code = serializers.CharField(
-        max_length=200,
-        validators=[no_control_characters],
-        help_text="e.g. `CSC 173`; case and spaces are normalised.",
+        max_length=200, help_text="e.g. `CSC 173`; case and spaces are normalised."
     )
     title = serializers.CharField(max_length=TITLE_MAX_LENGTH, validators=[no_control_characters])
     instructor = serializers.CharField(
@@ -50,6 +48,7 @@ class CourseCreateSerializer(serializers.Serializer):
 
     def validate_code(self, value: str) -> str:
         code = normalise_course_code(value)
+        no_control_characters(code)
         if not code:
             raise serializers.ValidationError("This field may not be blank.")
         if len(code) > CODE_MAX_LENGTH:

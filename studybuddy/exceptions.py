@@ -1,8 +1,9 @@
 """The domain error tree and the one handler that maps errors to HTTP.
 
 Services raise ``DomainError`` subclasses; views never build error responses themselves.
-Every error body is ``{"detail": ..., "code": ...}``; a 400 also carries DRF-style field
-errors (``{"course_id": ["..."]}``) beside them.
+Every error body is ``{"detail": ..., "code": ...}``. A 400 also carries the field errors,
+DRF-style, under ``errors`` (``{"errors": {"course_id": ["..."]}}``) and, for each field
+whose name is not ``detail``, ``code`` or ``errors``, beside them at the top level too.
 """
 
 from __future__ import annotations
@@ -72,24 +73,31 @@ def _first_code(codes: Any) -> str:
     return "invalid"
 
 
+_RESERVED = frozenset({"detail", "code", "errors"})
+
+
+def _error_body(detail: str, code: str, field_errors: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"detail": detail, "code": code}
+    if field_errors:
+        body["errors"] = field_errors
+        body.update({k: v for k, v in field_errors.items() if k not in _RESERVED})
+    return body
+
+
 def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
     data = exc.detail
+    code = _first_code(exc.get_codes())
     if isinstance(data, dict):
-        return {"detail": "Invalid input.", "code": _first_code(exc.get_codes()), **data}
+        return _error_body("Invalid input.", code, dict(data))
     messages = data if isinstance(data, list) else [data]
-    return {
-        "detail": str(messages[0]) if messages else "Invalid input.",
-        "code": _first_code(exc.get_codes()),
-        "non_field_errors": messages,
-    }
+    detail = str(messages[0]) if messages else "Invalid input."
+    return _error_body(detail, code, {"non_field_errors": messages})
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
-        body: dict[str, Any] = {"detail": exc.detail, "code": exc.code}
-        if exc.field:
-            body[exc.field] = [exc.detail]
-        return Response(body, status=exc.status_code)
+        field_errors = {exc.field: [exc.detail]} if exc.field else {}
+        return Response(_error_body(exc.detail, exc.code, field_errors), status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
