@@ -1,0 +1,154 @@
+"""Configuration from the environment: defaults, and errors that stop start-up clearly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db.utils import ConnectionHandler
+
+from tests.auth import KeyPair
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "studybuddy.settings.production",
+    "SECRET_KEY": "x" * 60,
+    "DATABASE_URL": "postgresql://postgres@localhost/x",
+}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CLERK_JWT_KEY": "not a pem"}, "CLERK_JWT_KEY is not a PEM public key"),
+        ({"STORAGE_BACKEND": "s3"}, "STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY must be set when DEBUG is false"),
+        ({"DEV_AUTH_ENABLED": "true"}, "DEV_AUTH_ENABLED cannot be true when DEBUG is false"),
+        (
+            {"Q_TIMEOUT_SECONDS": "600", "Q_RETRY_SECONDS": "600"},
+            "Q_RETRY_SECONDS must be greater than Q_TIMEOUT_SECONDS",
+        ),
+        ({"DEBUG": "maybe"}, "DEBUG must be true or false, not 'maybe'"),
+        ({"DOCUMENT_MAX_BYTES": "lots"}, "DOCUMENT_MAX_BYTES must be a whole number"),
+        ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND must be one of local, s3"),
+        (
+            {"LECTURE_DOWNLOADER": "panoptodownloader"},
+            "LECTURE_DOWNLOADER=panoptodownloader but the PanoptoDownloader",
+        ),
+        ({"CLERK_JWKS_URL": "file:///etc/passwd"}, "CLERK_JWKS_URL must be an http(s) URL"),
+    ],
+    ids=[
+        "pem",
+        "s3-bucket",
+        "secret-key",
+        "dev-auth",
+        "q-retry",
+        "debug",
+        "int",
+        "choice",
+        "panoptodownloader",
+        "jwks-url",
+    ],
+)
+def test_a_configuration_error_stops_start_up_with_one_clear_line(env, message):
+    result = manage("check", **{**PRODUCTION, **env})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"configuration error: {message}")
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_the_wsgi_application_refuses_to_start_on_a_configuration_error():
+    result = run_python("import studybuddy.wsgi", **{**PRODUCTION, "CLERK_JWT_KEY": "junk"})
+
+    assert result.returncode == 2
+    assert result.stderr == "configuration error: CLERK_JWT_KEY is not a PEM public key\n"
+
+
+def test_a_pem_key_on_one_line_with_escaped_newlines_is_accepted():
+    pem = KeyPair.generate("k").public_pem.replace("\n", "\\n")
+
+    result = manage("check", **{**PRODUCTION, "CLERK_JWT_KEY": pem})
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_settings_pass_the_deploy_checks():
+    pem = KeyPair.generate("k").public_pem
+    env = {
+        **PRODUCTION,
+        "SECRET_KEY": "k" * 30 + "Q9x!z" * 10,
+        "CLERK_JWT_KEY": pem,
+        "ALLOWED_HOSTS": "api.studybuddy.example",
+    }
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_without_database_url_the_default_is_the_embedded_sqlite_file():
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "d = settings.DATABASES['default']; print(d['ENGINE'], d['NAME'])"
+    )
+
+    result = run_python(code, DJANGO_SETTINGS_MODULE="studybuddy.settings.local")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        str(ROOT / "var" / "studybuddy.sqlite3"),
+    ]
+
+
+def test_the_embedded_sqlite_database_runs_in_wal_mode_with_a_busy_timeout(
+    tmp_path, monkeypatch, django_db_blocker
+):
+    from studybuddy.settings.base import _database
+
+    monkeypatch.delenv("DATABASE_URL")
+    config = {**_database(), "NAME": tmp_path / "db.sqlite3"}
+    connection = ConnectionHandler({"default": config})["default"]
+    with django_db_blocker.unblock():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA journal_mode")
+                journal_mode = cursor.fetchone()[0]
+                cursor.execute("PRAGMA busy_timeout")
+                busy_timeout = cursor.fetchone()[0]
+        finally:
+            connection.close()
+
+    assert journal_mode == "wal"
+    assert busy_timeout == 20000
