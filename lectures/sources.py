@@ -205,7 +205,9 @@ def _normalise_allowed_host(host: str) -> str:
 
 # inet_aton accepts the legacy forms browsers and resolvers also accept: 2130706433,
 # 0177.0.0.1, 0x7f.1, 127.1. They must be recognised as IP literals, not host names.
-_LEGACY_IPV4 = re.compile(r"^(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
+_LEGACY_IPV4 = re.compile(
+    r"^(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE
+)
 
 
 def _parse_ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -336,9 +338,7 @@ class GuardedBackend(httpcore.SyncBackend):
         last_error: Exception | None = None
         for address in _check_resolved(host, port, self._policy):
             try:
-                return super().connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         assert last_error is not None
@@ -597,9 +597,7 @@ class _FileDownload:
                 raise NotMediaSource("source is not a video")
             self._content_type = media_type
             offset = self._start_position(response, out, offset, host)
-            self._validator = response.headers.get("etag") or response.headers.get(
-                "last-modified"
-            )
+            self._validator = response.headers.get("etag") or response.headers.get("last-modified")
             written = self._stream_body(response, out, offset, host)
         if self._total is not None and written < self._total:
             raise TransientSourceError(
@@ -608,7 +606,9 @@ class _FileDownload:
         out.flush()
         return DownloadResult(size_bytes=written, content_type=self._content_type, kind="file")
 
-    def _start_position(self, response: httpx.Response, out: BinaryIO, offset: int, host: str) -> int:
+    def _start_position(
+        self, response: httpx.Response, out: BinaryIO, offset: int, host: str
+    ) -> int:
         """Where this response's body starts in the file; checks size and Content-Range."""
         if response.status_code == 206:
             match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
