@@ -96,26 +96,58 @@ def _extract(source: Path, dest: Path) -> AudioResult:
             source_codec = stream.codec_context.codec.canonical_name
             declared = _declared_duration(container, stream)
             copied = source_codec == "aac"
+            span = _Span(stream.time_base)
             with av.open(
                 str(dest), mode="w", format="mp4", options={"movflags": "+faststart"}
             ) as output:
+                packets = span.track(_packets(container, stream))
                 if copied:
-                    measured = _remux(container, stream, output)
+                    _remux(packets, stream, output)
                 else:
-                    measured = _transcode(container, stream, output)
+                    _transcode(packets, stream, output)
     except av.error.FFmpegError as error:
         raise UnreadableMedia(_unreadable_message(error)) from None
-    source_duration = declared if declared is not None else measured
+    if span.seconds <= 0:
+        raise UnreadableMedia("recording's audio track is empty")
+    _check_source_complete(span, declared)
     duration = measure_audio_duration(dest)
-    _check_duration(duration, source_duration)
+    _check_duration(duration, span.seconds)
     return AudioResult(
         duration_seconds=duration,
         size_bytes=dest.stat().st_size,
         codec="aac",
         copied=copied,
         source_codec=source_codec,
-        source_duration_seconds=source_duration,
+        source_duration_seconds=span.seconds,
     )
+
+
+class _Span:
+    """The time covered by the packets that went through, in seconds."""
+
+    def __init__(self, time_base: Fraction) -> None:
+        self._time_base = time_base
+        self._first: int | None = None
+        self._end: int | None = None
+
+    def track(self, packets: Iterator[av.Packet]) -> Iterator[av.Packet]:
+        for packet in packets:
+            start = packet.pts if packet.pts is not None else packet.dts
+            end = start + (packet.duration or 0)
+            self._first = start if self._first is None else min(self._first, start)
+            self._end = end if self._end is None else max(self._end, end)
+            yield packet
+
+    @property
+    def seconds(self) -> float:
+        if self._first is None or self._end is None:
+            return 0.0
+        return float((self._end - self._first) * self._time_base)
+
+    @property
+    def end_seconds(self) -> float:
+        """Where the last packet ends on the source's own clock (HLS starts seconds in)."""
+        return float((self._end or 0) * self._time_base)
 
 
 def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream:
@@ -149,11 +181,11 @@ def _packets(
 
 
 def _remux(
-    container: av.container.InputContainer,
+    packets: Iterator[av.Packet],
     stream: av.audio.stream.AudioStream,
     output: av.container.OutputContainer,
-) -> float:
-    """Copy AAC packets into ``output``, shifted to start at zero; returns the span copied.
+) -> None:
+    """Copy AAC packets into ``output``, shifted to start at zero.
 
     MP4 sources start at a small negative time (the encoder's priming samples, which the
     MP4 muxer turns back into an edit list): those are kept as they are. Only a positive
@@ -161,29 +193,22 @@ def _remux(
     """
     out_stream = output.add_stream_from_template(stream)
     offset: int | None = None
-    first = last_end = None
-    for packet in _packets(container, stream):
+    for packet in packets:
         if offset is None:
             offset = max(packet.dts, 0)
         packet.dts -= offset
         if packet.pts is not None:
             packet.pts -= offset
-        start = packet.pts if packet.pts is not None else packet.dts
-        first = start if first is None else min(first, start)
-        last_end = max(last_end or start, start + (packet.duration or 0))
         # The MP4 muxer inserts the aac_adtstoasc filter itself for ADTS (MPEG-TS) input.
         packet.stream = out_stream
         output.mux(packet)
-    if first is None:
-        raise UnreadableMedia("recording's audio track is empty")
-    return float((last_end - first) * stream.time_base)
 
 
 def _transcode(
-    container: av.container.InputContainer,
+    packets: Iterator[av.Packet],
     stream: av.audio.stream.AudioStream,
     output: av.container.OutputContainer,
-) -> float:
+) -> None:
     """Decode and encode to AAC; timestamps are counted from zero in samples."""
     source_ctx = stream.codec_context
     rate = source_ctx.sample_rate if source_ctx.sample_rate in _AAC_RATES else 48000
@@ -196,7 +221,7 @@ def _transcode(
         format=encoder.format.name, layout=layout, rate=rate, frame_size=encoder.frame_size
     )
     samples = 0
-    for packet in _packets(container, stream):
+    for packet in packets:
         for frame in _decode(packet):
             samples = _encode(resampler.resample(frame), out_stream, output, samples, rate)
     samples = _encode(resampler.resample(None), out_stream, output, samples, rate)
@@ -204,7 +229,6 @@ def _transcode(
         output.mux(packet)
     if samples == 0:
         raise UnreadableMedia("recording's audio could not be decoded")
-    return samples / rate
 
 
 def _decode(packet: av.Packet) -> list[av.AudioFrame]:
@@ -247,8 +271,30 @@ def measure_audio_duration(path: str | os.PathLike[str]) -> float:
         return float((last_end - max(first, 0)) * stream.time_base)
 
 
+def _slack(seconds: float) -> float:
+    return max(_DURATION_SLACK_SECONDS, seconds * _DURATION_SLACK_RATIO)
+
+
+def _check_source_complete(span: _Span, declared: float | None) -> None:
+    """A header promising more audio than the file holds means a truncated download.
+
+    Demuxers disagree on whether a header duration counts from zero or from the first
+    timestamp (fragmented MP4 from HLS counts from zero), so either reading may match.
+    """
+    if declared is None:
+        return
+    if declared > span.seconds + _slack(declared) and declared > span.end_seconds + _slack(
+        declared
+    ):
+        raise AudioTooShort(
+            f"recording's audio stops after {span.seconds:.1f} s but the recording lasts "
+            f"{declared:.1f} s; the file may be damaged or incomplete"
+        )
+
+
 def _check_duration(duration: float, source_duration: float) -> None:
-    slack = max(_DURATION_SLACK_SECONDS, source_duration * _DURATION_SLACK_RATIO)
+    """FFmpeg can write a near-empty file without an error: compare with the source."""
+    slack = _slack(source_duration)
     if duration <= 0 or duration < source_duration - slack:
         raise AudioTooShort(
             f"extracted audio is {duration:.1f} s long but the recording lasts "

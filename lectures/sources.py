@@ -170,7 +170,6 @@ class SourcePolicy:
     max_redirects: int = 5
     # A download that keeps making progress may resume more often than it may fail in a row.
     max_resumes: int = 50
-    chunk_size: int = 256 * 1024
     resolver: Resolver = field(default=_system_resolver, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -630,7 +629,9 @@ class _FileDownload:
     def _stream_body(self, response: httpx.Response, out: BinaryIO, offset: int, host: str) -> int:
         written = offset
         try:
-            for chunk in response.iter_raw(self._policy.chunk_size):
+            # No chunk size: httpx's re-chunking buffer would lose the bytes it holds when
+            # the connection drops, and the resume offset must count every byte received.
+            for chunk in response.iter_raw():
                 written += len(chunk)
                 if written > self._policy.max_bytes:
                     raise SourceTooLarge(_too_large_message(self._policy))
@@ -877,7 +878,7 @@ class _HLSDownload:
                 if byte_range and response.status_code != 206:
                     raise UnsupportedSource(f"{host} does not serve byte ranges")
                 try:
-                    for chunk in response.iter_raw(self._policy.chunk_size):
+                    for chunk in response.iter_raw():
                         # Bytes on disk after decryption differ by padding only: good enough.
                         if out.tell() + len(chunk) > self._policy.max_bytes:
                             raise SourceTooLarge(_too_large_message(self._policy))

@@ -37,7 +37,6 @@ def policy() -> SourcePolicy:
         max_retries=2,
         backoff_base=0.01,
         backoff_cap=0.05,
-        chunk_size=16 * 1024,
     )
 
 

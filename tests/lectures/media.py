@@ -39,7 +39,9 @@ def write_media(
     with av.open(str(path), "w", format=container_format, options=options or {}) as out:
         video_stream = None
         if video:
-            video_stream = out.add_stream("libx264", rate=VIDEO_RATE, options={"preset": "ultrafast"})
+            video_stream = out.add_stream(
+                "libx264", rate=VIDEO_RATE, options={"preset": "ultrafast"}
+            )
             video_stream.width, video_stream.height = WIDTH, HEIGHT
             video_stream.pix_fmt = "yuv420p"
             # A key frame every second, so HLS can cut one-second segments.
@@ -152,9 +154,7 @@ def write_hls(root: Path) -> HLSSet:
         "index.m3u8\n"
     )
     (ts_dir / "video-only.m3u8").write_text(
-        "#EXTM3U\n"
-        '#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS="avc1.42e00a"\n'
-        "index.m3u8\n"
+        '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS="avc1.42e00a"\nindex.m3u8\n'
     )
     _write_panobf(root / "panobf", ts_dir, names, playlist)
     _write_aes(root / "aes", ts_dir, names, playlist)
@@ -190,7 +190,9 @@ def _write_aes(directory: Path, ts_dir: Path, names: list[str], playlist: str) -
     text = "\n".join(lines) + "\n"
     # A non-zero media sequence, so a sequence-number IV differs from the segment index.
     assert "#EXT-X-MEDIA-SEQUENCE:0\n" in text
-    text = text.replace("#EXT-X-MEDIA-SEQUENCE:0\n", f"#EXT-X-MEDIA-SEQUENCE:{AES_FIRST_SEQUENCE}\n")
+    text = text.replace(
+        "#EXT-X-MEDIA-SEQUENCE:0\n", f"#EXT-X-MEDIA-SEQUENCE:{AES_FIRST_SEQUENCE}\n"
+    )
     (directory / "index.m3u8").write_text(text)
 
 

@@ -50,8 +50,10 @@ def test_two_spellings_of_one_session_give_the_same_id() -> None:
         ("https://x.panopto.com/Panopto/Pages/Viewer.aspx", "no session id"),
         ("https://x.panopto.com/Panopto/Pages/Viewer.aspx?id=", "no session id"),
         ("https://x.panopto.com/Panopto/Pages/Viewer.aspx?id=not-a-guid", "not a valid GUID"),
-        ("https://x.panopto.com/Panopto/Pages/Viewer.aspx?id=3f2a9c1e7b4d4e8a9c0f1a2b3c4d5e6f",
-         "not a valid GUID"),
+        (
+            "https://x.panopto.com/Panopto/Pages/Viewer.aspx?id=3f2a9c1e7b4d4e8a9c0f1a2b3c4d5e6f",
+            "not a valid GUID",
+        ),
         ("https://x.panopto.com/Panopto/Podcast/Social/nope.mp4", "not a valid GUID"),
         ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "Not a Panopto recording link"),
         ("not a url", "http"),
