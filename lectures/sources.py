@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import BinaryIO, Literal, TypeVar
+from typing import BinaryIO, Literal, Self, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -41,6 +41,7 @@ __all__ = [
     "BlockedSource",
     "DownloadResult",
     "GuardedBackend",
+    "GuardedSession",
     "GuardedTransport",
     "NoAudioSource",
     "NotMediaSource",
@@ -53,7 +54,6 @@ __all__ = [
     "UnsupportedSource",
     "address_is_blocked",
     "download",
-    "guarded_client",
     "parse_host_list",
     "validate_stream_url",
 ]
@@ -171,6 +171,9 @@ class SourcePolicy:
     # A download that keeps making progress may resume more often than it may fail in a row.
     max_resumes: int = 50
     resolver: Resolver = field(default=_system_resolver, compare=False, repr=False)
+    _exempt: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
+        init=False, default=(), compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         hosts = tuple(_normalise_allowed_host(h) for h in self.allowed_hosts if h.strip())
@@ -184,7 +187,7 @@ class SourcePolicy:
         if self.allow_private_networks:
             return True
         ip = ipaddress.ip_address(address)
-        if any(ip in net for net in self._exempt):  # type: ignore[attr-defined]
+        if any(ip in net for net in self._exempt):
             return True
         return not address_is_blocked(ip)
 
@@ -360,26 +363,53 @@ class GuardedTransport(httpx.HTTPTransport):
         )
 
 
-def guarded_client(policy: SourcePolicy) -> httpx.Client:
-    """An ``httpx.Client`` for recordings: guarded connects, no env proxies, no redirects."""
-    return httpx.Client(
-        transport=GuardedTransport(policy),
-        trust_env=False,
-        follow_redirects=False,
-        timeout=httpx.Timeout(
+class GuardedSession:
+    """Sends GET requests straight to a :class:`GuardedTransport`.
+
+    Not an ``httpx.Client`` on purpose: the client reads proxy settings from the
+    environment and parses every ``Location`` header itself (failing on spellings such as
+    ``0177.0.0.1``); here redirects are the caller's job, hop by hop.
+    """
+
+    def __init__(self, policy: SourcePolicy) -> None:
+        self._transport = GuardedTransport(policy)
+        self._timeout = httpx.Timeout(
             connect=policy.connect_timeout,
             read=policy.read_timeout,
             write=policy.read_timeout,
             pool=policy.connect_timeout,
-        ),
-        # Range offsets count bytes on the wire: ask for them unencoded.
-        headers={"Accept-Encoding": "identity", "User-Agent": "StudyBuddy/1.0"},
-    )
+        ).as_dict()
+
+    def get(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        """Send one GET; the response body is streamed (read it, then close it)."""
+        request = httpx.Request(
+            "GET",
+            url,
+            # Range offsets count bytes on the wire: ask for them unencoded.
+            headers={
+                "Accept-Encoding": "identity",
+                "User-Agent": "StudyBuddy/1.0",
+                **(headers or {}),
+            },
+            extensions={"timeout": self._timeout},
+        )
+        response = self._transport.handle_request(request)
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 @contextmanager
 def _open(
-    client: httpx.Client, url: str, policy: SourcePolicy, headers: dict[str, str] | None = None
+    client: GuardedSession, url: str, policy: SourcePolicy, headers: dict[str, str] | None = None
 ) -> Iterator[tuple[httpx.Response, str]]:
     """GET ``url`` following redirects by hand; yields the response and the final URL.
 
@@ -388,12 +418,16 @@ def _open(
     """
     current = url
     for _hop in range(policy.max_redirects + 1):
-        _check_url_shape(current)
-        host = _display_host(current)
-        with _mapped_network_errors(host):
-            response = client.send(
-                client.build_request("GET", current, headers=headers), stream=True
-            )
+        host, _port = _check_url_shape(current)
+        literal = _parse_ip_literal(host)
+        # Caught here too, not only at connect time: httpx cannot parse every IP spelling.
+        if literal is not None and not policy.address_allowed(str(literal)):
+            raise BlockedSource(f"{host} is a private or reserved network address")
+        try:
+            with _mapped_network_errors(host):
+                response = client.get(current, headers)
+        except httpx.InvalidURL:
+            raise BlockedSource("stream URL is not a valid URL") from None
         try:
             if response.status_code in _REDIRECT_CODES:
                 location = response.headers.get("location")
@@ -502,7 +536,7 @@ def download(
         raise BlockedSource(f"stream host {host} is not an allowed Panopto host")
     progress = _Progress(progress_cb)
     dest = Path(dest_path)
-    with guarded_client(policy) as client:
+    with GuardedSession(policy) as client:
         if _looks_like_hls_url(url):
             return _HLSDownload(client, policy, progress).run(url, dest)
         return _FileDownload(client, policy, progress).run(url, dest)
@@ -563,7 +597,7 @@ _CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$", re.IGNORECASE)
 class _FileDownload:
     """A direct file, streamed to disk, resumed with ``Range`` after a failure."""
 
-    def __init__(self, client: httpx.Client, policy: SourcePolicy, progress: _Progress) -> None:
+    def __init__(self, client: GuardedSession, policy: SourcePolicy, progress: _Progress) -> None:
         self._client = client
         self._policy = policy
         self._progress = progress
@@ -812,7 +846,7 @@ def _parse_media(lines: list[str], base: str) -> list[_Segment]:
 class _HLSDownload:
     """An HLS stream: playlists parsed here, every segment fetched through the guard."""
 
-    def __init__(self, client: httpx.Client, policy: SourcePolicy, progress: _Progress) -> None:
+    def __init__(self, client: GuardedSession, policy: SourcePolicy, progress: _Progress) -> None:
         self._client = client
         self._policy = policy
         self._progress = progress

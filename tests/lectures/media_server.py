@@ -255,3 +255,18 @@ def endless(chunk: int = 64 * 1024) -> Behaviour:
             return
 
     return behaviour
+
+
+def zeros(length: int, chunk: int = 1024 * 1024) -> Behaviour:
+    """A large body of zeros with a Content-Length, written in chunks."""
+
+    def behaviour(handler: Handler, _route: Route) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Length", str(length))
+        handler.end_headers()
+        block = bytes(chunk)
+        for start in range(0, length, chunk):
+            handler.wfile.write(block[: min(chunk, length - start)])
+
+    return behaviour

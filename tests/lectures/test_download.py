@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from tests.lectures.media_server import (
     fail_first,
     ignore_range,
     serve,
+    zeros,
 )
 
 SECRET = "Signature=s3cr3t-token"
@@ -88,10 +90,28 @@ def test_a_persistent_server_error_fails_as_transient_after_the_retries(
 ) -> None:
     url, route = media_server.route(always(503))
 
-    with pytest.raises(TransientSourceError, match="HTTP 503"):
+    with pytest.raises(TransientSourceError, match="HTTP 503") as excinfo:
         download(f"{url}?{SECRET}", scratch, policy)
 
     assert route.requests == policy.max_retries + 1
+    assert "s3cr3t" not in str(excinfo.value)
+
+
+def test_memory_does_not_grow_with_the_size_of_the_recording(
+    media_server: MediaServer, policy: SourcePolicy, scratch: Path
+) -> None:
+    size = 48 * 1024 * 1024
+    url, _ = media_server.route(zeros(size))
+
+    tracemalloc.start()
+    try:
+        download(url, scratch, policy)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert scratch.stat().st_size == size
+    assert peak < 4 * 1024 * 1024
 
 
 def test_404_fails_at_once_without_leaking_the_query_string(

@@ -210,6 +210,7 @@ def test_download_checks_the_allow_list_too(media_server: MediaServer, scratch: 
         "http://169.254.169.254/latest/meta-data/",
         "http://127.0.0.2:{port}/files/lecture.mp4",
         "http://2130706434:{port}/files/lecture.mp4",
+        "http://0177.0.0.2:{port}/files/lecture.mp4",
         "http://[::ffff:127.0.0.1]:{port}/files/lecture.mp4",
         "http://[::1]:{port}/files/lecture.mp4",
         "http://intranet.example.org/video.mp4",
