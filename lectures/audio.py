@@ -1,0 +1,309 @@
+"""Extracting a recording's audio track into an ``.m4a`` file with PyAV.
+
+AAC (the usual Panopto case) is remuxed packet by packet, without decoding: fast and
+lossless. Any other codec is decoded and encoded to AAC. Both paths stream packets, so
+memory does not grow with the recording's length. Only local files are read: the
+downloader (``lectures.sources``) is the only thing that touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+
+__all__ = [
+    "AudioExtractionError",
+    "AudioResult",
+    "AudioTooShort",
+    "NoAudioStream",
+    "UnreadableMedia",
+    "extract_audio",
+    "measure_audio_duration",
+]
+
+AAC_BIT_RATE = 128_000
+# AAC-LC supports these sample rates; anything else is resampled to 48 kHz.
+_AAC_RATES = frozenset(
+    {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
+)
+# The output may be shorter than the source's declared duration by encoder priming,
+# padding and rounding, never by more than this (seconds, or a fraction of the source).
+_DURATION_SLACK_SECONDS = 2.0
+_DURATION_SLACK_RATIO = 0.02
+
+
+class AudioExtractionError(Exception):
+    """Extraction failed; ``str(error)`` is a short message for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NoAudioStream(AudioExtractionError):
+    """The recording has no audio track."""
+
+
+class UnreadableMedia(AudioExtractionError):
+    """The file is not media FFmpeg can read, or it is corrupt."""
+
+
+class AudioTooShort(AudioExtractionError):
+    """The output is much shorter than the source says it is: a broken or truncated input."""
+
+
+@dataclass(frozen=True)
+class AudioResult:
+    """The extracted audio file."""
+
+    duration_seconds: float
+    size_bytes: int
+    codec: str
+    copied: bool
+    source_codec: str
+    source_duration_seconds: float
+
+
+def extract_audio(
+    source_path: str | os.PathLike[str], dest_path: str | os.PathLike[str]
+) -> AudioResult:
+    """Write the first audio track of ``source_path`` to ``dest_path`` as AAC in MP4.
+
+    Raises :class:`NoAudioStream`, :class:`UnreadableMedia` or :class:`AudioTooShort`;
+    on any failure ``dest_path`` is removed.
+    """
+    dest = Path(dest_path)
+    try:
+        return _extract(Path(source_path), dest)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+
+
+def _extract(source: Path, dest: Path) -> AudioResult:
+    try:
+        with av.open(str(source), mode="r") as container:
+            stream = _audio_stream(container)
+            source_codec = stream.codec_context.codec.canonical_name
+            declared = _declared_duration(container, stream)
+            copied = source_codec == "aac"
+            span = _Span(stream.time_base)
+            with av.open(
+                str(dest), mode="w", format="mp4", options={"movflags": "+faststart"}
+            ) as output:
+                packets = span.track(_packets(container, stream))
+                if copied:
+                    _remux(packets, stream, output)
+                else:
+                    _transcode(packets, stream, output)
+    except av.error.FFmpegError as error:
+        raise UnreadableMedia(_unreadable_message(error)) from None
+    if span.seconds <= 0:
+        raise UnreadableMedia("recording's audio track is empty")
+    _check_source_complete(span, declared)
+    duration = measure_audio_duration(dest)
+    _check_duration(duration, span.seconds)
+    return AudioResult(
+        duration_seconds=duration,
+        size_bytes=dest.stat().st_size,
+        codec="aac",
+        copied=copied,
+        source_codec=source_codec,
+        source_duration_seconds=span.seconds,
+    )
+
+
+class _Span:
+    """The time covered by the packets that went through, in seconds."""
+
+    def __init__(self, time_base: Fraction) -> None:
+        self._time_base = time_base
+        self._first: int | None = None
+        self._end: int | None = None
+
+    def track(self, packets: Iterator[av.Packet]) -> Iterator[av.Packet]:
+        for packet in packets:
+            start = packet.pts if packet.pts is not None else packet.dts
+            end = start + (packet.duration or 0)
+            self._first = start if self._first is None else min(self._first, start)
+            self._end = end if self._end is None else max(self._end, end)
+            yield packet
+
+    @property
+    def seconds(self) -> float:
+        if self._first is None or self._end is None:
+            return 0.0
+        return float((self._end - self._first) * self._time_base)
+
+    @property
+    def end_seconds(self) -> float:
+        """Where the last packet ends on the source's own clock (HLS starts seconds in)."""
+        return float((self._end or 0) * self._time_base)
+
+
+def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream:
+    if not container.streams.audio:
+        raise NoAudioStream("recording has no audio")
+    stream = container.streams.audio[0]
+    if stream.codec_context is None or not stream.codec_context.name:
+        raise UnreadableMedia("recording's audio uses an unknown codec")
+    return stream
+
+
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> float | None:
+    """What the source says its audio lasts: the stream header, else the container's."""
+    if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None and container.duration > 0:
+        # MPEG-TS has no header duration; FFmpeg estimates it from the last timestamps.
+        return container.duration / av.time_base
+    return None
+
+
+def _packets(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> Iterator[av.Packet]:
+    """The stream's real packets (the demuxer ends with empty flush packets)."""
+    for packet in container.demux(stream):
+        if packet.size and packet.dts is not None:
+            yield packet
+
+
+def _remux(
+    packets: Iterator[av.Packet],
+    stream: av.audio.stream.AudioStream,
+    output: av.container.OutputContainer,
+) -> None:
+    """Copy AAC packets into ``output``, shifted to start at zero.
+
+    MP4 sources start at a small negative time (the encoder's priming samples, which the
+    MP4 muxer turns back into an edit list): those are kept as they are. Only a positive
+    start, as in MPEG-TS/HLS (seconds into the stream), is shifted away.
+    """
+    out_stream = output.add_stream_from_template(stream)
+    offset: int | None = None
+    for packet in packets:
+        if offset is None:
+            offset = max(packet.dts, 0)
+        packet.dts -= offset
+        if packet.pts is not None:
+            packet.pts -= offset
+        # The MP4 muxer inserts the aac_adtstoasc filter itself for ADTS (MPEG-TS) input.
+        packet.stream = out_stream
+        output.mux(packet)
+
+
+def _transcode(
+    packets: Iterator[av.Packet],
+    stream: av.audio.stream.AudioStream,
+    output: av.container.OutputContainer,
+) -> None:
+    """Decode and encode to AAC; timestamps are counted from zero in samples."""
+    source_ctx = stream.codec_context
+    rate = source_ctx.sample_rate if source_ctx.sample_rate in _AAC_RATES else 48000
+    layout = "mono" if source_ctx.channels == 1 else "stereo"
+    out_stream = output.add_stream("aac", rate=rate, layout=layout)
+    out_stream.bit_rate = AAC_BIT_RATE
+    encoder = out_stream.codec_context
+    # The AAC encoder takes exactly frame_size samples per frame: the resampler regroups.
+    resampler = av.AudioResampler(
+        format=encoder.format.name, layout=layout, rate=rate, frame_size=encoder.frame_size
+    )
+    samples = 0
+    for packet in packets:
+        for frame in _decode(packet):
+            samples = _encode(resampler.resample(frame), out_stream, output, samples, rate)
+    samples = _encode(resampler.resample(None), out_stream, output, samples, rate)
+    for packet in out_stream.encode(None):
+        output.mux(packet)
+    if samples == 0:
+        raise UnreadableMedia("recording's audio could not be decoded")
+
+
+def _decode(packet: av.Packet) -> list[av.AudioFrame]:
+    try:
+        return packet.decode()
+    except av.error.InvalidDataError:
+        # One damaged packet in a long lecture should not fail it; the duration check
+        # catches inputs that are damaged throughout.
+        return []
+
+
+def _encode(
+    frames: list[av.AudioFrame],
+    out_stream: av.audio.stream.AudioStream,
+    output: av.container.OutputContainer,
+    samples: int,
+    rate: int,
+) -> int:
+    for frame in frames:
+        frame.pts = samples
+        frame.time_base = Fraction(1, rate)
+        samples += frame.samples
+        for packet in out_stream.encode(frame):
+            output.mux(packet)
+    return samples
+
+
+def measure_audio_duration(path: str | os.PathLike[str]) -> float:
+    """Duration of the first audio track of a media file, measured from its packets."""
+    with av.open(str(path)) as container:
+        stream = _audio_stream(container)
+        first = last_end = None
+        for packet in _packets(container, stream):
+            start = packet.pts if packet.pts is not None else packet.dts
+            first = start if first is None else min(first, start)
+            last_end = max(last_end or start, start + (packet.duration or 0))
+        if first is None:
+            return 0.0
+        # Priming samples (negative timestamps) are not heard: count from zero at most.
+        return float((last_end - max(first, 0)) * stream.time_base)
+
+
+def _slack(seconds: float) -> float:
+    return max(_DURATION_SLACK_SECONDS, seconds * _DURATION_SLACK_RATIO)
+
+
+def _check_source_complete(span: _Span, declared: float | None) -> None:
+    """A header promising more audio than the file holds means a truncated download.
+
+    Demuxers disagree on whether a header duration counts from zero or from the first
+    timestamp (fragmented MP4 from HLS counts from zero), so either reading may match.
+    """
+    if declared is None:
+        return
+    if declared > span.seconds + _slack(declared) and declared > span.end_seconds + _slack(
+        declared
+    ):
+        raise AudioTooShort(
+            f"recording's audio stops after {span.seconds:.1f} s but the recording lasts "
+            f"{declared:.1f} s; the file may be damaged or incomplete"
+        )
+
+
+def _check_duration(duration: float, source_duration: float) -> None:
+    """FFmpeg can write a near-empty file without an error: compare with the source."""
+    slack = _slack(source_duration)
+    if duration <= 0 or duration < source_duration - slack:
+        raise AudioTooShort(
+            f"extracted audio is {duration:.1f} s long but the recording lasts "
+            f"{source_duration:.1f} s; the recording may be damaged"
+        )
+
+
+def _unreadable_message(error: av.error.FFmpegError) -> str:
+    # FFmpeg's messages name the file path; the user gets a fixed sentence instead.
+    if isinstance(error, av.error.InvalidDataError):
+        return "recording is not a readable video or audio file"
+    return "recording could not be read (damaged or unsupported file)"

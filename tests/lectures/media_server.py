@@ -1,0 +1,272 @@
+"""A real HTTP server on 127.0.0.1 that serves test media and misbehaves on demand.
+
+``/files/<path>`` serves files under the media root (with ``Range`` support, query strings
+ignored). Tests register misbehaving routes with :meth:`MediaServer.route`, each under a
+fresh path so state never leaks between tests; every route counts its requests.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".m4a": "audio/mp4",
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".panobf2": "application/octet-stream",
+    ".enc": "application/octet-stream",
+    ".bin": "application/octet-stream",
+}
+
+Behaviour = Callable[["Handler", "Route"], None]
+
+
+@dataclass
+class Route:
+    """A misbehaving path: its behaviour, and what it has seen."""
+
+    behaviour: Behaviour
+    requests: int = 0
+    range_headers: list[str | None] = field(default_factory=list)
+    host_headers: list[str | None] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: MediaHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle's algorithm and
+        # delayed ACKs add ~40 ms to every keep-alive request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: pytest shows failures, not access logs."""
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        route = self.server.routes.get(path)
+        if route is not None:
+            with route.lock:
+                route.requests += 1
+                route.range_headers.append(self.headers.get("Range"))
+                route.host_headers.append(self.headers.get("Host"))
+            route.behaviour(self, route)
+        elif path.startswith("/files/"):
+            self.send_file(self.server.root / path.removeprefix("/files/"))
+        else:
+            self.send_body(404, b"not found", "text/plain")
+
+    # -- building blocks for behaviours
+
+    def send_body(self, status: int, body: bytes, content_type: str, **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_file(self, path: Path, content_type: str | None = None) -> None:
+        """Serve a file whole, or the range asked for (206)."""
+        resolved = path.resolve()
+        if not resolved.is_file() or self.server.root not in resolved.parents:
+            self.send_body(404, b"not found", "text/plain")
+            return
+        data = resolved.read_bytes()
+        content_type = content_type or CONTENT_TYPES.get(
+            resolved.suffix, "application/octet-stream"
+        )
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        if match:
+            start = int(match.group(1))
+            end = int(match.group(2)) if match.group(2) else len(data) - 1
+            self.send_body(
+                206,
+                data[start : end + 1],
+                content_type,
+                Content_Range=f"bytes {start}-{end}/{len(data)}",
+                ETag='"fixture"',
+            )
+        else:
+            self.send_body(200, data, content_type, ETag='"fixture"')
+
+    def send_partial_then_close(self, data: bytes, content_type: str, stall: float = 0) -> None:
+        """Promise the whole body, send half, (optionally stall), then drop the connection."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("ETag", '"fixture"')
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        if stall:
+            time.sleep(stall)
+        self.close_connection = True
+
+
+class MediaHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.root = root.resolve()
+        self.routes: dict[str, Route] = {}
+
+
+class MediaServer:
+    """The running server, as the tests see it."""
+
+    def __init__(self, root: Path) -> None:
+        self._server = MediaHTTPServer(root)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self.root = root
+        self.port = self._server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MediaServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def file_url(self, relative_path: str) -> str:
+        return f"{self.base_url}/files/{relative_path}"
+
+    def route(self, behaviour: Behaviour, suffix: str = "") -> tuple[str, Route]:
+        """Register ``behaviour`` under a fresh path; returns its URL and its :class:`Route`."""
+        path = f"/r/{uuid.uuid4().hex}{suffix}"
+        route = Route(behaviour)
+        self._server.routes[path] = route
+        return self.base_url + path, route
+
+
+# -- behaviours: each returns a function of (handler, route)
+
+
+def serve(path: Path, content_type: str | None = None) -> Behaviour:
+    """Serve a file normally (with Range), optionally under another content type."""
+    return lambda handler, _route: handler.send_file(path, content_type)
+
+
+def fail_first(path: Path, status: int, times: int = 1, **headers: str) -> Behaviour:
+    """Answer ``status`` to the first ``times`` requests, then serve the file."""
+
+    def behaviour(handler: Handler, route: Route) -> None:
+        if route.requests <= times:
+            handler.send_body(status, b"try again later", "text/plain", **headers)
+        else:
+            handler.send_file(path)
+
+    return behaviour
+
+
+def always(status: int, body: bytes = b"error", content_type: str = "text/plain") -> Behaviour:
+    return lambda handler, _route: handler.send_body(status, body, content_type)
+
+
+def drop_first(path: Path, stall: float = 0) -> Behaviour:
+    """First request: half the body, then the connection drops (after ``stall`` seconds)."""
+
+    def behaviour(handler: Handler, route: Route) -> None:
+        if route.requests == 1:
+            handler.send_partial_then_close(path.read_bytes(), "video/mp4", stall)
+        else:
+            handler.send_file(path)
+
+    return behaviour
+
+
+def drop_always(path: Path) -> Behaviour:
+    """Half the body on the first request, nothing new after: no progress on resumes."""
+
+    def behaviour(handler: Handler, route: Route) -> None:
+        data = path.read_bytes()
+        if route.requests == 1:
+            handler.send_partial_then_close(data, "video/mp4")
+        else:
+            handler.send_body(503, b"busy", "text/plain")
+
+    return behaviour
+
+
+def ignore_range(path: Path, drop: bool = True) -> Behaviour:
+    """Drops the first response halfway, then answers 200 (whole body) to Range requests."""
+
+    def behaviour(handler: Handler, route: Route) -> None:
+        data = path.read_bytes()
+        if route.requests == 1 and drop:
+            handler.send_partial_then_close(data, "video/mp4")
+        else:
+            handler.send_body(200, data, "video/mp4")
+
+    return behaviour
+
+
+def redirect(location: str, status: int = 302) -> Behaviour:
+    return lambda handler, _route: handler.send_body(status, b"", "text/plain", Location=location)
+
+
+def declared_length(length: int) -> Behaviour:
+    """Promise a huge Content-Length (and send a little)."""
+
+    def behaviour(handler: Handler, _route: Route) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Length", str(length))
+        handler.end_headers()
+        handler.wfile.write(b"\0" * 1024)
+        handler.close_connection = True
+
+    return behaviour
+
+
+def endless(chunk: int = 64 * 1024) -> Behaviour:
+    """A body without Content-Length that never ends (until the client hangs up)."""
+
+    def behaviour(handler: Handler, _route: Route) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        try:
+            while True:
+                handler.wfile.write(b"\0" * chunk)
+        except OSError:
+            return
+
+    return behaviour
+
+
+def zeros(length: int, chunk: int = 1024 * 1024) -> Behaviour:
+    """A large body of zeros with a Content-Length, written in chunks."""
+
+    def behaviour(handler: Handler, _route: Route) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Length", str(length))
+        handler.end_headers()
+        block = bytes(chunk)
+        for start in range(0, length, chunk):
+            handler.wfile.write(block[: min(chunk, length - start)])
+
+    return behaviour

@@ -1,0 +1,124 @@
+"""Extracting the audio track of local recordings into .m4a."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+
+from lectures.audio import (
+    AudioTooShort,
+    NoAudioStream,
+    UnreadableMedia,
+    extract_audio,
+    measure_audio_duration,
+)
+from tests.lectures.media import (
+    SECONDS,
+    MediaSet,
+    audio_codec_name,
+    audio_packet_payloads,
+    first_audio_pts_seconds,
+)
+
+
+def test_aac_is_copied_packet_for_packet(media: MediaSet, tmp_path: Path) -> None:
+    out = tmp_path / "audio.m4a"
+
+    result = extract_audio(media.h264_aac, out)
+
+    assert result.copied is True
+    assert result.codec == "aac"
+    assert audio_packet_payloads(out) == audio_packet_payloads(media.h264_aac)
+    assert result.duration_seconds == pytest.approx(SECONDS, abs=0.5)
+    assert result.size_bytes == out.stat().st_size
+
+
+def test_output_is_an_mp4_with_one_aac_track_and_no_video(media: MediaSet, tmp_path: Path) -> None:
+    out = tmp_path / "audio.m4a"
+
+    extract_audio(media.h264_aac, out)
+
+    with av.open(str(out)) as container:
+        assert "mp4" in container.format.name
+        assert len(container.streams.audio) == 1
+        assert len(container.streams.video) == 0
+        assert container.streams.audio[0].codec_context.name == "aac"
+
+
+def test_audio_only_m4a_is_copied(media: MediaSet, tmp_path: Path) -> None:
+    out = tmp_path / "audio.m4a"
+
+    result = extract_audio(media.m4a, out)
+
+    assert result.copied is True
+    assert audio_packet_payloads(out) == audio_packet_payloads(media.m4a)
+
+
+@pytest.mark.parametrize(("name", "source_codec"), [("h264_mp3", "mp3"), ("h264_opus", "opus")])
+def test_other_codecs_are_transcoded_to_aac(
+    media: MediaSet, tmp_path: Path, name: str, source_codec: str
+) -> None:
+    source = getattr(media, name)
+    out = tmp_path / "audio.m4a"
+
+    result = extract_audio(source, out)
+
+    assert result.copied is False
+    assert result.source_codec == source_codec
+    assert audio_codec_name(out) == "aac"
+    assert result.codec == "aac"
+    assert result.duration_seconds == pytest.approx(SECONDS, abs=0.5)
+    assert measure_audio_duration(out) == pytest.approx(SECONDS, abs=0.5)
+
+
+def test_hls_transport_stream_output_starts_at_zero(media: MediaSet, tmp_path: Path) -> None:
+    source = tmp_path / "stream.ts"
+    source.write_bytes(media.hls.plain_bytes)
+    assert first_audio_pts_seconds(source) >= 9.5  # the stream starts seconds in
+    out = tmp_path / "audio.m4a"
+
+    result = extract_audio(source, out)
+
+    assert result.copied is True
+    assert first_audio_pts_seconds(out) == pytest.approx(0, abs=0.05)
+    assert result.duration_seconds == pytest.approx(SECONDS, abs=0.5)
+
+
+def test_a_recording_without_audio_fails_and_leaves_no_output(
+    media: MediaSet, tmp_path: Path
+) -> None:
+    out = tmp_path / "audio.m4a"
+
+    with pytest.raises(NoAudioStream, match="recording has no audio"):
+        extract_audio(media.no_audio, out)
+
+    assert not out.exists()
+
+
+def test_a_file_that_is_not_media_fails_with_a_short_message(
+    media: MediaSet, tmp_path: Path
+) -> None:
+    out = tmp_path / "audio.m4a"
+
+    with pytest.raises(UnreadableMedia) as excinfo:
+        extract_audio(media.garbage, out)
+
+    assert str(excinfo.value) == "recording is not a readable video or audio file"
+    assert str(media.garbage) not in str(excinfo.value)
+    assert not out.exists()
+
+
+def test_a_truncated_recording_is_refused_not_completed(media: MediaSet, tmp_path: Path) -> None:
+    # The header (faststart: moov first) still promises the full length: FFmpeg reads what
+    # is there and stops quietly, and only the duration check notices.
+    truncated = tmp_path / "truncated.mp4"
+    data = media.h264_aac.read_bytes()
+    truncated.write_bytes(data[: len(data) // 4])
+    out = tmp_path / "audio.m4a"
+
+    with pytest.raises(AudioTooShort, match=r"lasts 4\.0 s; the file may be damaged"):
+        extract_audio(truncated, out)
+
+    assert not out.exists()
