@@ -133,7 +133,7 @@ def test_an_html_page_is_not_a_video(
 ) -> None:
     url, route = media_server.route(always(200, b"<html>Sign in</html>", "text/html"))
 
-    with pytest.raises(NotMediaSource, match="^source is not a video$"):
+    with pytest.raises(NotMediaSource, match=r"^source is not a video$"):
         download(url, scratch, policy)
 
     assert route.requests == 1
@@ -180,7 +180,7 @@ def test_a_stall_without_retries_left_is_a_timeout(
     quick = dataclasses.replace(policy, read_timeout=0.2, max_retries=0)
     url, _ = media_server.route(drop_first(media.h264_aac, stall=1.0))
 
-    with pytest.raises(TransientSourceError, match="lost|timed out"):
+    with pytest.raises(TransientSourceError, match=r"lost|timed out"):
         download(url, scratch, quick)
 
 
@@ -287,7 +287,7 @@ def test_an_audio_rendition_is_preferred(
 def test_a_master_playlist_without_audio_variants_has_no_audio(
     media_server: MediaServer, policy: SourcePolicy, scratch: Path
 ) -> None:
-    with pytest.raises(NoAudioSource, match="^recording has no audio$"):
+    with pytest.raises(NoAudioSource, match=r"^recording has no audio$"):
         download(media_server.file_url("hls/ts/video-only.m3u8"), scratch, policy)
 
 
@@ -316,10 +316,11 @@ def test_a_failing_segment_is_retried(
 ) -> None:
     names = media.hls.segment_names
     segment_url, route = media_server.route(fail_first(media.root / "hls/ts" / names[1], 500))
-    lines = [
-        f"#EXTINF:1.0,\n{segment_url if name == names[1] else media_server.file_url('hls/ts/' + name)}"
+    urls = [
+        segment_url if name == names[1] else media_server.file_url("hls/ts/" + name)
         for name in names
     ]
+    lines = [f"#EXTINF:1.0,\n{url}" for url in urls]
     playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n" + "\n".join(lines) + "\n#EXT-X-ENDLIST\n"
 
     def behaviour(handler, _route) -> None:
