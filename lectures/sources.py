@@ -281,9 +281,7 @@ def _check_url_shape(url: str) -> tuple[str, int]:
     return parts.hostname, port or (443 if scheme == "https" else 80)
 
 
-def _check_resolved(
-    host: str, port: int, policy: SourcePolicy, *, at_request_time: bool = False
-) -> list[str]:
+def _check_resolved(host: str, port: int, policy: SourcePolicy) -> list[str]:
     """Resolve ``host`` and return the addresses the policy allows; refuse if none."""
     literal = _parse_ip_literal(host)
     if literal is not None:
@@ -292,9 +290,6 @@ def _check_resolved(
         try:
             addresses = policy.resolver(host, port)
         except (OSError, UnicodeError):
-            if at_request_time:
-                # Input error for the user; during a download it may be a DNS hiccup.
-                raise BlockedSource(f"stream host {host} does not exist") from None
             raise TransientSourceError(f"could not resolve {host}") from None
     allowed = [a for a in addresses if policy.address_allowed(a)]
     if not allowed:
@@ -311,7 +306,12 @@ def validate_stream_url(url: str, policy: SourcePolicy) -> None:
     host, port = _check_url_shape(url)
     if not _host_allowed(host, policy.allowed_hosts):
         raise BlockedSource(f"stream host {host} is not an allowed Panopto host")
-    _check_resolved(host, port, policy, at_request_time=True)
+    try:
+        _check_resolved(host, port, policy)
+    except TransientSourceError:
+        # A name that does not resolve now is not proof of a bad link (DNS hiccups): the
+        # worker resolves it again and fails the lecture with a clear message if it must.
+        return
 
 
 # --------------------------------------------------------------------------- transport

@@ -3,6 +3,7 @@
 from rest_framework.routers import SimpleRouter
 
 from courses.api import CourseViewSet
+from lectures.api import DevLectureViewSet, LectureViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -15,5 +16,7 @@ class OptionalSlashRouter(SimpleRouter):
 
 router = OptionalSlashRouter()
 router.register("courses", CourseViewSet, basename="course")
+router.register("lectures", LectureViewSet, basename="lecture")
+router.register("dev/lectures", DevLectureViewSet, basename="dev-lecture")
 
 urlpatterns = router.urls

@@ -243,7 +243,17 @@ if LECTURE_DOWNLOADER == "panoptodownloader" and not importlib.util.find_spec("P
         "LECTURE_DOWNLOADER=panoptodownloader but the PanoptoDownloader package is not "
         "installed (see README, 'PanoptoDownloader')"
     )
-FFMPEG_BINARY = env_str("FFMPEG_BINARY") or None
+# Network patience of the built-in downloader, and its retries of transient failures.
+LECTURE_CONNECT_TIMEOUT_SECONDS = 10.0
+LECTURE_READ_TIMEOUT_SECONDS = 60.0
+LECTURE_DOWNLOAD_RETRIES = 4
+LECTURE_RETRY_BACKOFF_SECONDS = 1.0
+# A running job refreshes its heartbeat this often; a lecture whose heartbeat is older than
+# LECTURE_STALE_SECONDS belongs to a worker that died and may be taken over.
+LECTURE_HEARTBEAT_SECONDS = 10.0
+LECTURE_STALE_SECONDS = env_int("LECTURE_STALE_SECONDS", 300, minimum=1)
+# Worker starts per lecture (a recording that kills its worker every time ends failed).
+LECTURE_MAX_ATTEMPTS = env_int("LECTURE_MAX_ATTEMPTS", 3, minimum=1)
 
 # --- Task queue (django-q2) -----------------------------------------------------------
 

@@ -44,3 +44,17 @@ def policy() -> SourcePolicy:
 def scratch(tmp_path: Path) -> Path:
     """Where a download lands."""
     return tmp_path / "source.bin"
+
+
+@pytest.fixture
+def lecture_settings(settings, tmp_path: Path):
+    """The Django side of the pipeline pointed at the loopback media server."""
+    settings.PANOPTO_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.PANOPTO_ALLOW_PRIVATE_NETWORKS = True
+    settings.LECTURE_CONNECT_TIMEOUT_SECONDS = 2.0
+    settings.LECTURE_READ_TIMEOUT_SECONDS = 2.0
+    settings.LECTURE_DOWNLOAD_RETRIES = 2
+    settings.LECTURE_RETRY_BACKOFF_SECONDS = 0.01
+    settings.DOWNLOAD_TEMP_DIR = str(tmp_path / "scratch")
+    (tmp_path / "scratch").mkdir()
+    return settings

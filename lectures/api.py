@@ -1,0 +1,208 @@
+"""``/api/lectures``: Panopto download requests, lecture status and audio."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.services import user_is_api_admin
+from lectures import selectors, services
+from lectures.models import Lecture
+from studybuddy.downloads import IgnoreAcceptNegotiation, stored_file_response
+from studybuddy.exceptions import Conflict, NotFound
+from studybuddy.openapi import error_responses
+from studybuddy.validators import no_control_characters, parse_uuid
+
+
+class LectureSerializer(serializers.ModelSerializer):
+    course_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Lecture
+        fields = [
+            "id",
+            "course_id",
+            "title",
+            "panopto_url",
+            "panopto_session_id",
+            "status",
+            "progress",
+            "duration_seconds",
+            "audio_size_bytes",
+            "error_message",
+            "created_at",
+            "updated_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+
+class LectureStatusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lecture
+        fields = ["id", "status", "progress", "error_message", "updated_at"]
+        read_only_fields = fields
+
+
+class LectureDownloadSerializer(serializers.Serializer):
+    course_id = serializers.UUIDField()
+    panopto_url = serializers.CharField(
+        max_length=2048, help_text="The Panopto viewer or embed link of the session."
+    )
+    stream_url = serializers.CharField(
+        max_length=8192,
+        write_only=True,
+        help_text="The recording's MP4 or HLS (.m3u8) URL; never shown back.",
+    )
+    title = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[no_control_characters],
+    )
+
+
+class LectureListQuerySerializer(serializers.Serializer):
+    course_id = serializers.UUIDField(required=False)
+    status = serializers.ChoiceField(choices=Lecture.Status.choices, required=False)
+
+
+_LIST_PARAMETERS = [
+    OpenApiParameter("course_id", OpenApiTypes.UUID, description="Only this course."),
+    OpenApiParameter("status", str, enum=Lecture.Status.values, description="Only this status."),
+]
+
+
+class LectureViewSet(viewsets.GenericViewSet):
+    serializer_class = LectureSerializer
+    queryset = Lecture.objects.none()
+
+    def get_content_negotiator(self):
+        if self.action == "audio":
+            return IgnoreAcceptNegotiation()
+        return super().get_content_negotiator()
+
+    def _lecture(self, request: Request, pk: str) -> Lecture:
+        lecture_id = parse_uuid(pk)
+        lecture = lecture_id and selectors.lecture_get_for_user(
+            user=request.user, lecture_id=lecture_id
+        )
+        if not lecture:
+            raise NotFound()
+        return lecture
+
+    @extend_schema(
+        summary="Add a Panopto lecture to a course and download its audio",
+        request=LectureDownloadSerializer,
+        responses={
+            202: OpenApiResponse(LectureSerializer, description="Queued (new, or failed before)."),
+            200: OpenApiResponse(LectureSerializer, description="Already there; now linked."),
+            **error_responses(400),
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def download(self, request: Request) -> Response:
+        body = LectureDownloadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.lecture_request_download(user=request.user, **body.validated_data)
+        return Response(
+            LectureSerializer(result.lecture).data,
+            status=status.HTTP_202_ACCEPTED if result.queued else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        summary="My lectures",
+        parameters=_LIST_PARAMETERS,
+        responses={200: LectureSerializer(many=True), **error_responses(400)},
+    )
+    def list(self, request: Request) -> Response:
+        query = LectureListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = self.paginate_queryset(
+            selectors.lecture_list_for_user(user=request.user, **query.validated_data)
+        )
+        return self.get_paginated_response(LectureSerializer(page, many=True).data)
+
+    @extend_schema(summary="A lecture", responses={200: LectureSerializer, **error_responses(404)})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(LectureSerializer(self._lecture(request, pk)).data)
+
+    @extend_schema(
+        summary="A lecture's progress",
+        responses={200: LectureStatusSerializer, **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"], url_path="status", url_name="status")
+    def status_(self, request: Request, pk: str) -> Response:
+        return Response(LectureStatusSerializer(self._lecture(request, pk)).data)
+
+    @extend_schema(
+        summary="The lecture's audio (.m4a)",
+        parameters=[
+            OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="bytes=a-b"),
+        ],
+        responses={
+            (200, "audio/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="The audio."),
+            (206, "audio/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="A range."),
+            **error_responses(404, 409, 416),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def audio(self, request: Request, pk: str) -> HttpResponse:
+        lecture = self._lecture(request, pk)
+        if lecture.status != Lecture.Status.COMPLETED or not lecture.audio_storage_key:
+            raise Conflict(f"The audio is not ready: the lecture is {lecture.status}.")
+        return stored_file_response(
+            request,
+            key=lecture.audio_storage_key,
+            size=lecture.audio_size_bytes or 0,
+            etag=f'"{lecture.id.hex}-{int(lecture.completed_at.timestamp())}"',
+            filename=f"{lecture.title or lecture.panopto_session_id}.m4a",
+            content_type="audio/mp4",
+        )
+
+    @extend_schema(
+        summary="Download a failed lecture again",
+        request=None,
+        responses={202: LectureSerializer, **error_responses(404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        lecture = services.lecture_retry(lecture=self._lecture(request, pk))
+        return Response(LectureSerializer(lecture).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Remove the lecture from my list",
+        description=(
+            "Removes the caller's link; removing the last link deletes the lecture and its "
+            "audio. An API admin deletes the lecture whatever its links."
+        ),
+        responses={204: OpenApiResponse(description="Removed."), **error_responses(404)},
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.lecture_remove_for_user(user=request.user, lecture=self._lecture(request, pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DevLectureViewSet(viewsets.GenericViewSet):
+    """``/api/dev/lectures``: every lecture, for admins, when ``DEV_ROUTES_ENABLED``."""
+
+    serializer_class = LectureSerializer
+    queryset = Lecture.objects.none()
+
+    @extend_schema(
+        summary="Every lecture (dev route)",
+        description="Only when DEV_ROUTES_ENABLED, and only for API admins; else 404.",
+        responses={200: LectureSerializer(many=True), **error_responses(404)},
+    )
+    def list(self, request: Request) -> Response:
+        if not settings.DEV_ROUTES_ENABLED or not user_is_api_admin(request.user):
+            raise NotFound()
+        page = self.paginate_queryset(selectors.lecture_list_all())
+        return self.get_paginated_response(LectureSerializer(page, many=True).data)

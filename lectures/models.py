@@ -1,0 +1,98 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from courses.models import Course
+
+
+class LectureStatus(models.TextChoices):
+    QUEUED = "queued"
+    DOWNLOADING = "downloading"
+    EXTRACTING = "extracting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Lecture(models.Model):
+    """A Panopto recording of a course, downloaded once and kept as audio.
+
+    Students of the same course who add the same Panopto session share one lecture: each
+    is linked to it through a ``LectureLink``.
+    """
+
+    Status = LectureStatus
+    RUNNING = (Status.DOWNLOADING, Status.EXTRACTING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lectures")
+    panopto_session_id = models.CharField("Panopto session id", max_length=36)
+    panopto_url = models.URLField("Panopto URL", max_length=2048)
+    # Signed stream URLs carry credentials in their query string: never shown in the API.
+    stream_url = models.TextField()
+    title = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    audio_size_bytes = models.BigIntegerField(null=True, blank=True)
+    audio_storage_key = models.CharField(max_length=255, blank=True)
+    error_message = models.TextField(blank=True)
+    attempt_count = models.PositiveIntegerField(
+        default=0, help_text="Times a worker started this lecture since it was last queued."
+    )
+    # The running job's claim: progress and completion are written only under this token,
+    # so a job that lost its claim (lecture deleted or taken over) cannot overwrite anything.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    linked_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="LectureLink", related_name="lectures"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "panopto_session_id"], name="unique_lecture_per_course_session"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="lecture_progress_at_most_100"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=LectureStatus.values),
+                name="lecture_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="lecture_status_hb")]
+
+    def __str__(self) -> str:
+        return self.title or f"Panopto session {self.panopto_session_id}"
+
+
+class LectureLink(models.Model):
+    """A lecture on a student's list."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lecture_links"
+    )
+    lecture = models.ForeignKey(Lecture, on_delete=models.CASCADE, related_name="links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "lecture"], name="unique_lecture_link"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.lecture}"

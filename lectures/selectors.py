@@ -1,0 +1,34 @@
+"""Reads of lectures, as a given user may see them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from accounts.services import user_is_api_admin
+from lectures.models import Lecture
+
+
+def lecture_list_for_user(
+    *, user: User, course_id: uuid.UUID | None = None, status: str | None = None
+) -> QuerySet[Lecture]:
+    """The lectures linked to ``user``, newest first."""
+    queryset = Lecture.objects.filter(links__user=user).order_by("-created_at", "id")
+    if course_id is not None:
+        queryset = queryset.filter(course_id=course_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def lecture_get_for_user(*, user: User, lecture_id: uuid.UUID) -> Lecture | None:
+    """The lecture if ``user`` is linked to it (API admins: any lecture)."""
+    if user_is_api_admin(user):
+        return Lecture.objects.filter(pk=lecture_id).first()
+    return lecture_list_for_user(user=user).filter(pk=lecture_id).first()
+
+
+def lecture_list_all() -> QuerySet[Lecture]:
+    return Lecture.objects.order_by("-created_at", "id")

@@ -1,0 +1,187 @@
+"""Writes to lectures: download requests, retries, links and deletion."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from accounts.models import User
+from accounts.services import user_is_api_admin
+from courses.selectors import course_is_enrolled
+from lectures.downloaders import source_policy
+from lectures.models import Lecture, LectureLink
+from lectures.panopto import InvalidPanoptoUrl, extract_session_id
+from lectures.sources import BlockedSource, validate_stream_url
+from studybuddy.exceptions import Conflict, InvalidInput, NotFound
+from studybuddy.storage import storage_delete_on_commit
+
+logger = logging.getLogger("studybuddy.lectures")
+
+TASK = "lectures.tasks.process_lecture"
+
+
+def audio_storage_key(lecture_id: uuid.UUID | str) -> str:
+    return f"{settings.AUDIO_STORAGE_PREFIX}/{lecture_id}.m4a"
+
+
+@dataclass(frozen=True)
+class DownloadRequest:
+    lecture: Lecture
+    queued: bool  # a job was queued by this request (new lecture, or a failed one again)
+
+
+def lecture_request_download(
+    *, user: User, course_id: uuid.UUID, panopto_url: str, stream_url: str, title: str = ""
+) -> DownloadRequest:
+    """Find or create the lecture of a Panopto session in a course, link the user to it,
+    and queue its download when it is new or had failed.
+
+    Concurrent identical requests create one lecture and queue one job: the unique
+    (course, session) decides who creates, and the row lock decides who re-queues.
+    """
+    if not course_is_enrolled(user=user, course_id=course_id):
+        raise InvalidInput("You are not enrolled in this course.", field="course_id")
+    try:
+        session_id = extract_session_id(panopto_url)
+    except InvalidPanoptoUrl as exc:
+        raise InvalidInput(str(exc), field="panopto_url") from None
+    try:
+        validate_stream_url(stream_url, source_policy())
+    except BlockedSource as exc:
+        raise InvalidInput(str(exc), field="stream_url") from None
+
+    with transaction.atomic():
+        lecture, created = _get_or_create_locked(
+            course_id=course_id,
+            session_id=session_id,
+            defaults={
+                "panopto_url": panopto_url,
+                "stream_url": stream_url,
+                "title": title,
+                "created_by": user,
+            },
+        )
+        LectureLink.objects.get_or_create(user=user, lecture=lecture)
+        queued = created
+        if not created and lecture.status == Lecture.Status.FAILED:
+            # A fresh stream URL may be what the failed download lacked.
+            lecture.stream_url = stream_url
+            lecture.title = lecture.title or title
+            _requeue(lecture)
+            queued = True
+        elif not created and title and not lecture.title:
+            lecture.title = title
+            lecture.save(update_fields=["title", "updated_at"])
+        if created:
+            _enqueue_on_commit(lecture)
+            logger.info("lecture=%s status=queued session=%s", lecture.id, session_id)
+    return DownloadRequest(lecture=lecture, queued=queued)
+
+
+def _get_or_create_locked(
+    *, course_id: uuid.UUID, session_id: str, defaults: dict
+) -> tuple[Lecture, bool]:
+    existing = (
+        Lecture.objects.select_for_update()
+        .filter(course_id=course_id, panopto_session_id=session_id)
+        .first()
+    )
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return (
+                Lecture.objects.create(
+                    course_id=course_id, panopto_session_id=session_id, **defaults
+                ),
+                True,
+            )
+    except IntegrityError:
+        # Another request created it first (it waited for that commit): use theirs.
+        return (
+            Lecture.objects.select_for_update().get(
+                course_id=course_id, panopto_session_id=session_id
+            ),
+            False,
+        )
+
+
+def _requeue(lecture: Lecture) -> None:
+    """Back to ``queued`` with a fresh attempt budget, and a job after commit."""
+    previous = lecture.status
+    lecture.status = Lecture.Status.QUEUED
+    lecture.progress = 0
+    lecture.error_message = ""
+    lecture.attempt_count = 0
+    lecture.claim_token = None
+    lecture.heartbeat_at = None
+    lecture.completed_at = None
+    lecture.save()
+    _enqueue_on_commit(lecture)
+    logger.info("lecture=%s status=%s->queued", lecture.id, previous)
+
+
+def _enqueue_on_commit(lecture: Lecture) -> None:
+    from django_q.tasks import async_task
+
+    lecture_id = str(lecture.id)
+    transaction.on_commit(
+        lambda: async_task(TASK, lecture_id, task_name=f"lecture {lecture_id}", group="lectures")
+    )
+
+
+def lecture_retry(*, lecture: Lecture) -> Lecture:
+    """Queue a ``failed`` lecture again; anything else is a conflict."""
+    with transaction.atomic():
+        locked = Lecture.objects.select_for_update().get(pk=lecture.pk)
+        if locked.status != Lecture.Status.FAILED:
+            raise Conflict(f"Only a failed lecture can be retried; this one is {locked.status}.")
+        _requeue(locked)
+    return locked
+
+
+def lecture_requeue_failed(*, lecture_id: uuid.UUID) -> bool:
+    """Queue the lecture again if it is (still) failed; ``False`` if it is not."""
+    with transaction.atomic():
+        locked = Lecture.objects.select_for_update().filter(pk=lecture_id).first()
+        if locked is None or locked.status != Lecture.Status.FAILED:
+            return False
+        _requeue(locked)
+    return True
+
+
+def lecture_remove_for_user(*, user: User, lecture: Lecture) -> None:
+    """The DELETE route: unlink the user; the last link takes the lecture (and its audio)
+    with it. An API admin deletes the lecture whatever its links."""
+    if user_is_api_admin(user):
+        lecture_delete(lecture=lecture)
+        return
+    with transaction.atomic():
+        # The lock orders concurrent unlinks, so exactly one of them sees the last link go.
+        locked = Lecture.objects.select_for_update().filter(pk=lecture.pk).first()
+        if locked is None:
+            raise NotFound()
+        deleted, _ = LectureLink.objects.filter(user=user, lecture=locked).delete()
+        if not deleted:
+            raise NotFound()
+        if not LectureLink.objects.filter(lecture=locked).exists():
+            locked.delete()
+            logger.info("lecture=%s deleted: last link removed", locked.id)
+
+
+def lecture_delete(*, lecture: Lecture) -> None:
+    """Delete the lecture, its links and (after commit) its audio."""
+    lecture.delete()
+    logger.info("lecture=%s deleted", lecture.id)
+
+
+@receiver(post_delete, sender=Lecture)
+def _delete_audio_with_lecture(sender, instance: Lecture, **kwargs) -> None:
+    # Every way a lecture goes (API, admin, a course deleted by staff) takes its audio along.
+    storage_delete_on_commit(instance.audio_storage_key or audio_storage_key(instance.id))

@@ -1,0 +1,28 @@
+import factory
+
+from lectures.models import Lecture, LectureLink
+from tests.factories import CourseFactory, UserFactory
+
+
+class LectureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lecture
+
+    course = factory.SubFactory(CourseFactory)
+    panopto_session_id = factory.Faker("uuid4")
+    panopto_url = factory.LazyAttribute(
+        lambda lecture: (
+            "https://rochester.hosted.panopto.com/Panopto/Pages/Viewer.aspx"
+            f"?id={lecture.panopto_session_id}"
+        )
+    )
+    stream_url = "https://d2y36twrtb17ty.cloudfront.net/sessions/lecture.mp4?sig=secret"
+    title = factory.Sequence(lambda n: f"Lecture {n}")
+
+
+class LectureLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LectureLink
+
+    user = factory.SubFactory(UserFactory)
+    lecture = factory.SubFactory(LectureFactory)
