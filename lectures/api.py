@@ -84,11 +84,6 @@ class LectureViewSet(viewsets.GenericViewSet):
     serializer_class = LectureSerializer
     queryset = Lecture.objects.none()
 
-    def get_content_negotiator(self):
-        if self.action == "audio":
-            return IgnoreAcceptNegotiation()
-        return super().get_content_negotiator()
-
     def _lecture(self, request: Request, pk: str) -> Lecture:
         lecture_id = parse_uuid(pk)
         lecture = lecture_id and selectors.lecture_get_for_user(
@@ -153,7 +148,7 @@ class LectureViewSet(viewsets.GenericViewSet):
             **error_responses(404, 409, 416),
         },
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], content_negotiation_class=IgnoreAcceptNegotiation)
     def audio(self, request: Request, pk: str) -> HttpResponse:
         lecture = self._lecture(request, pk)
         if lecture.status != Lecture.Status.COMPLETED or not lecture.audio_storage_key:
