@@ -274,7 +274,7 @@ def test_a_stream_url_on_a_private_address_is_400(
     alice_client, course, settings, host, django_capture_on_commit_callbacks
 ):
     settings.PANOPTO_ALLOW_PRIVATE_NETWORKS = False
-    settings.PANOPTO_ALLOWED_HOSTS = [host.strip("[]")] + ["panopto.com"]
+    settings.PANOPTO_ALLOWED_HOSTS = [host.strip("[]"), "panopto.com"]
 
     response = post_download(
         alice_client,
