@@ -248,10 +248,10 @@ LECTURE_CONNECT_TIMEOUT_SECONDS = 10.0
 LECTURE_READ_TIMEOUT_SECONDS = 60.0
 LECTURE_DOWNLOAD_RETRIES = 4
 LECTURE_RETRY_BACKOFF_SECONDS = 1.0
-# A running job refreshes its heartbeat this often; a lecture whose heartbeat is older than
-# LECTURE_STALE_SECONDS belongs to a worker that died and may be taken over.
-LECTURE_HEARTBEAT_SECONDS = 10.0
-LECTURE_STALE_SECONDS = env_int("LECTURE_STALE_SECONDS", 300, minimum=1)
+# A lecture whose heartbeat is older than LECTURE_STALE_SECONDS belongs to a worker that
+# died and may be taken over; a running job beats four times within that window.
+LECTURE_STALE_SECONDS = env_int("LECTURE_STALE_SECONDS", 300, minimum=2)
+LECTURE_HEARTBEAT_SECONDS = max(0.5, min(30.0, LECTURE_STALE_SECONDS / 4))
 # Worker starts per lecture (a recording that kills its worker every time ends failed).
 LECTURE_MAX_ATTEMPTS = env_int("LECTURE_MAX_ATTEMPTS", 3, minimum=1)
 

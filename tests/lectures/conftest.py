@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lectures.sources import SourcePolicy
-from tests.lectures.media import MediaSet, generate_media_set
-from tests.lectures.media_server import MediaServer
-
-
-@pytest.fixture(scope="session")
-def media(tmp_path_factory: pytest.TempPathFactory) -> MediaSet:
-    """Every test recording, generated once per session."""
-    return generate_media_set(tmp_path_factory.mktemp("media"))
-
-
-@pytest.fixture(scope="session")
-def media_server(media: MediaSet) -> Iterator[MediaServer]:
-    """The media server on 127.0.0.1 (random port), serving ``media.root`` at /files/."""
-    server = MediaServer(media.root).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -44,17 +27,3 @@ def policy() -> SourcePolicy:
 def scratch(tmp_path: Path) -> Path:
     """Where a download lands."""
     return tmp_path / "source.bin"
-
-
-@pytest.fixture
-def lecture_settings(settings, tmp_path: Path):
-    """The Django side of the pipeline pointed at the loopback media server."""
-    settings.PANOPTO_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.PANOPTO_ALLOW_PRIVATE_NETWORKS = True
-    settings.LECTURE_CONNECT_TIMEOUT_SECONDS = 2.0
-    settings.LECTURE_READ_TIMEOUT_SECONDS = 2.0
-    settings.LECTURE_DOWNLOAD_RETRIES = 2
-    settings.LECTURE_RETRY_BACKOFF_SECONDS = 0.01
-    settings.DOWNLOAD_TEMP_DIR = str(tmp_path / "scratch")
-    (tmp_path / "scratch").mkdir()
-    return settings

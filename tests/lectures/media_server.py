@@ -270,3 +270,29 @@ def zeros(length: int, chunk: int = 1024 * 1024) -> Behaviour:
             handler.wfile.write(block[: min(chunk, length - start)])
 
     return behaviour
+
+
+def throttled(path: Path, seconds: float, content_type: str = "video/mp4") -> Behaviour:
+    """Serve the file (honouring ``Range``) spread over about ``seconds``: a slow network."""
+
+    def behaviour(handler: Handler, _route: Route) -> None:
+        data = path.read_bytes()
+        match = re.fullmatch(r"bytes=(\d+)-", handler.headers.get("Range", ""))
+        start = int(match.group(1)) if match else 0
+        handler.send_response(206 if match else 200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(data) - start))
+        if match:
+            handler.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        handler.end_headers()
+        steps = 50
+        step = max(1, (len(data) - start) // steps + 1)
+        try:
+            for offset in range(start, len(data), step):
+                handler.wfile.write(data[offset : offset + step])
+                handler.wfile.flush()
+                time.sleep(seconds / steps)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True
+
+    return behaviour
