@@ -3,6 +3,7 @@
 from rest_framework.routers import SimpleRouter
 
 from courses.api import CourseViewSet
+from documents.api import DocumentViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -15,5 +16,6 @@ class OptionalSlashRouter(SimpleRouter):
 
 router = OptionalSlashRouter()
 router.register("courses", CourseViewSet, basename="course")
+router.register("documents", DocumentViewSet, basename="document")
 
 urlpatterns = router.urls
