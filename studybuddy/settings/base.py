@@ -162,6 +162,9 @@ def _default_storage() -> dict:
         "querystring_auth": True,
         "querystring_expire": 300,
     }
+    from studybuddy.s3 import s3_transfer_config
+
+    options["transfer_config"] = s3_transfer_config()
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {key: value for key, value in options.items() if value is not None},

@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 
 from documents.models import Document
+from studybuddy.s3 import s3_transfer_config
 from studybuddy.storage import storage_walk
 
 S3_BUCKET = "studybuddy-test"
@@ -31,6 +32,7 @@ def s3_storage_config(endpoint_url: str, *, location: str = "", bucket: str = S3
             "file_overwrite": False,
             "querystring_auth": True,
             "querystring_expire": 300,
+            "transfer_config": s3_transfer_config(),
         },
     }
 
