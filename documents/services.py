@@ -50,6 +50,9 @@ def document_upload(
     failed write leaves no row, and a failed insert removes the file. Concurrent identical
     uploads race on the unique (owner, course, sha256) constraint; each loser removes its
     own file and returns the winner's row, so one row and one file remain.
+
+    Call it outside any transaction (as views do): the row commits here, and an outer
+    rollback would otherwise leave the stored file without its row.
     """
     if not course_is_enrolled(user=owner, course_id=course_id):
         raise InvalidInput("You are not enrolled in this course.", field="course_id")

@@ -181,6 +181,8 @@ STORAGES = {
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/.*$"
+# File downloads: the SPA reads the name, the version and the range of what it fetched.
+CORS_EXPOSE_HEADERS = ["Content-Disposition", "Content-Range", "Accept-Ranges", "ETag"]
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
