@@ -3,6 +3,7 @@
 from rest_framework.routers import SimpleRouter
 
 from courses.api import CourseViewSet
+from documents.api import DocumentViewSet
 from lectures.api import DevLectureViewSet, LectureViewSet
 
 
@@ -18,5 +19,6 @@ router = OptionalSlashRouter()
 router.register("courses", CourseViewSet, basename="course")
 router.register("lectures", LectureViewSet, basename="lecture")
 router.register("dev/lectures", DevLectureViewSet, basename="dev-lecture")
+router.register("documents", DocumentViewSet, basename="document")
 
 urlpatterns = router.urls

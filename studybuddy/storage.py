@@ -69,7 +69,7 @@ def storage_delete_quietly(key: str) -> bool:
     try:
         storage_delete(key)
     except Exception as exc:
-        logger.error("storage delete of %s failed (left as an orphan): %s", key, exc)
+        logger.error("storage delete of %s failed: %s", key, exc)
         return False
     return True
 

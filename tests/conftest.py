@@ -137,3 +137,13 @@ def lecture_settings(settings, tmp_path: Path):
     settings.DOWNLOAD_TEMP_DIR = str(tmp_path / "scratch")
     (tmp_path / "scratch").mkdir()
     return settings
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on 127.0.0.1 (a child process) for the session, started on demand."""
+    from tests.s3_server import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()

@@ -162,6 +162,9 @@ def _default_storage() -> dict:
         "querystring_auth": True,
         "querystring_expire": 300,
     }
+    from studybuddy.s3 import s3_transfer_config
+
+    options["transfer_config"] = s3_transfer_config()
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {key: value for key, value in options.items() if value is not None},
@@ -178,6 +181,8 @@ STORAGES = {
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/.*$"
+# File downloads: the SPA reads the name, the version and the range of what it fetched.
+CORS_EXPOSE_HEADERS = ["Content-Disposition", "Content-Range", "Accept-Ranges", "ETag"]
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

@@ -1,0 +1,177 @@
+"""``/api/documents``: PDF upload, listing, metadata, the file itself, deletion."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from documents import selectors, services
+from documents.models import Document
+from documents.uploads import read_pdf_upload
+from studybuddy.downloads import IgnoreAcceptNegotiation, stored_file_response
+from studybuddy.exceptions import NotFound
+from studybuddy.openapi import error_responses
+from studybuddy.validators import parse_uuid
+
+PDF_CONTENT_TYPE = "application/pdf"
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    course_id = serializers.UUIDField(read_only=True)
+    filename = serializers.CharField(
+        source="original_filename", read_only=True, help_text="The uploaded file's name."
+    )
+    content_type = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "course_id",
+            "filename",
+            "size_bytes",
+            "content_type",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_content_type(self, document: Document) -> str:
+        return PDF_CONTENT_TYPE
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="A PDF: the name ends in `.pdf` and the bytes start with `%PDF-`."
+    )
+    course_id = serializers.UUIDField(help_text="One of the caller's courses.")
+
+
+class DocumentFilterSerializer(serializers.Serializer):
+    course_id = serializers.UUIDField(required=False)
+
+
+_COURSE_FILTER = OpenApiParameter("course_id", OpenApiTypes.UUID, description="Only this course.")
+_RANGE = OpenApiParameter(
+    "Range",
+    str,
+    location=OpenApiParameter.HEADER,
+    description="One byte range, e.g. `bytes=0-1023` or `bytes=-500`.",
+)
+_IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", str, location=OpenApiParameter.HEADER, description="A previous `ETag`."
+)
+
+
+class DocumentViewSet(viewsets.GenericViewSet):
+    serializer_class = DocumentSerializer
+    queryset = Document.objects.none()
+
+    @extend_schema(
+        summary="My documents",
+        parameters=[_COURSE_FILTER],
+        responses={200: DocumentSerializer(many=True), **error_responses(400)},
+    )
+    def list(self, request: Request) -> Response:
+        query = DocumentFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        documents = selectors.document_list_for_user(user=request.user, **query.validated_data)
+        page = self.paginate_queryset(documents)
+        return self.get_paginated_response(DocumentSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Upload a PDF into one of my courses",
+        description=(
+            "Streamed: the size limit is enforced while reading and the SHA-256 computed on "
+            "the way. The same bytes uploaded again into the same course answer the "
+            "existing document with 200."
+        ),
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses={
+            201: OpenApiResponse(DocumentSerializer, description="Stored."),
+            200: OpenApiResponse(DocumentSerializer, description="Already uploaded: as it is."),
+            **error_responses(400, 413, 415, 503),
+        },
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    def upload(self, request: Request) -> Response:
+        read_pdf_upload(request)
+        body = DocumentUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        document, created = services.document_upload(
+            owner=request.user,
+            course_id=body.validated_data["course_id"],
+            file=upload,
+            filename=upload.name,
+            size=upload.size,
+            sha256=getattr(upload, "sha256", None),
+        )
+        return Response(
+            DocumentSerializer(document).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        summary="A document's metadata",
+        responses={200: DocumentSerializer, **error_responses(404)},
+    )
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(DocumentSerializer(self._own_document(request, pk)).data)
+
+    @extend_schema(
+        summary="The PDF itself",
+        description=(
+            "Streamed with `Content-Disposition` (the original name, RFC 6266/5987), an "
+            "`ETag` and `Range` support."
+        ),
+        parameters=[_RANGE, _IF_NONE_MATCH],
+        responses={
+            (200, PDF_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            (206, PDF_CONTENT_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The requested byte range."
+            ),
+            304: OpenApiResponse(description="Unchanged since the `If-None-Match` ETag."),
+            **error_responses(404, 416, 503),
+        },
+    )
+    @action(detail=True, methods=["get"], content_negotiation_class=IgnoreAcceptNegotiation)
+    def file(self, request: Request, pk: str):
+        document = self._own_document(request, pk)
+        return stored_file_response(
+            request,
+            key=document.storage_key,
+            size=document.size_bytes,
+            etag=f'"{document.sha256}"',
+            filename=document.original_filename,
+            content_type=PDF_CONTENT_TYPE,
+        )
+
+    @extend_schema(
+        summary="Delete a document and its file (owner, or an admin)",
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(404)},
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        document = selectors.document_get_for_delete(user=request.user, document_id=_uuid(pk))
+        if document is None:
+            raise NotFound()
+        services.document_delete(document=document)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _own_document(self, request: Request, pk: str) -> Document:
+        document = selectors.document_get_for_user(user=request.user, document_id=_uuid(pk))
+        if document is None:
+            raise NotFound()
+        return document
+
+
+def _uuid(value: str):
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise NotFound()
+    return parsed

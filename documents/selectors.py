@@ -1,0 +1,36 @@
+"""Reads of documents: a user sees their own, each read in a constant number of queries."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from accounts.services import user_is_api_admin
+from documents.models import Document
+
+
+def document_list_for_user(*, user: User, course_id: uuid.UUID | None = None) -> QuerySet[Document]:
+    """The user's documents, newest first; optionally those of one course."""
+    queryset = Document.objects.filter(owner=user)
+    if course_id is not None:
+        queryset = queryset.filter(course_id=course_id)
+    return queryset.order_by("-created_at", "-id")
+
+
+def document_get_for_user(*, user: User, document_id: uuid.UUID) -> Document | None:
+    """The user's own document, or ``None`` (someone else's is as good as missing)."""
+    return Document.objects.filter(owner=user, pk=document_id).first()
+
+
+def document_get_for_delete(*, user: User, document_id: uuid.UUID) -> Document | None:
+    """The document ``user`` may delete: their own, or any when they are an API admin."""
+    queryset = Document.objects.filter(pk=document_id)
+    if not user_is_api_admin(user):
+        queryset = queryset.filter(owner=user)
+    return queryset.first()
+
+
+def document_find_duplicate(*, owner: User, course_id: uuid.UUID, sha256: str) -> Document | None:
+    return Document.objects.filter(owner=owner, course_id=course_id, sha256=sha256).first()

@@ -1,0 +1,100 @@
+"""Writes of documents: upload with de-duplication, and deletion with the stored file."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import IO
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from courses.selectors import course_is_enrolled
+from documents.models import Document, document_storage_key
+from documents.selectors import document_find_duplicate
+from documents.validation import (
+    PDF_MAGIC,
+    check_pdf_magic,
+    check_pdf_name,
+    check_size,
+    clean_filename,
+)
+from studybuddy.exceptions import InvalidInput
+from studybuddy.storage import CHUNK_SIZE, storage_delete_quietly, storage_save
+
+
+def _sha256_of(file: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    file.seek(0)
+    for chunk in iter(lambda: file.read(CHUNK_SIZE), b""):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def document_upload(
+    *,
+    owner: User,
+    course_id: uuid.UUID,
+    file: IO[bytes],
+    filename: str,
+    size: int,
+    sha256: str | None = None,
+) -> tuple[Document, bool]:
+    """Store a PDF for ``owner`` in one of their courses; ``(document, created)``.
+
+    ``sha256`` is the checksum computed while the upload streamed in (computed here when
+    not given). The same owner, course and bytes return the existing document
+    (``created`` false) and store nothing. The file is written first, then the row: a
+    failed write leaves no row, and a failed insert removes the file. Concurrent identical
+    uploads race on the unique (owner, course, sha256) constraint; each loser removes its
+    own file and returns the winner's row, so one row and one file remain.
+
+    Call it outside any transaction (as views do): the row commits here, and an outer
+    rollback would otherwise leave the stored file without its row.
+    """
+    if not course_is_enrolled(user=owner, course_id=course_id):
+        raise InvalidInput("You are not enrolled in this course.", field="course_id")
+    name = clean_filename(filename)
+    check_pdf_name(name)
+    check_size(size, settings.DOCUMENT_MAX_BYTES)
+    file.seek(0)
+    check_pdf_magic(file.read(len(PDF_MAGIC)))
+    file.seek(0)
+    sha256 = sha256 or _sha256_of(file)
+
+    duplicate = document_find_duplicate(owner=owner, course_id=course_id, sha256=sha256)
+    if duplicate is not None:
+        return duplicate, False
+
+    document_id = uuid.uuid4()
+    document = Document(
+        id=document_id,
+        owner=owner,
+        course_id=course_id,
+        original_filename=name,
+        size_bytes=size,
+        sha256=sha256,
+        storage_key=document_storage_key(document_id),
+    )
+    storage_save(document.storage_key, file)
+    try:
+        with transaction.atomic():
+            document.save(force_insert=True)
+    except IntegrityError:
+        storage_delete_quietly(document.storage_key)
+        duplicate = document_find_duplicate(owner=owner, course_id=course_id, sha256=sha256)
+        if duplicate is None:  # not a duplicate: the course vanished meanwhile, say
+            raise
+        return duplicate, False
+    except BaseException:
+        storage_delete_quietly(document.storage_key)
+        raise
+    return document, True
+
+
+@transaction.atomic
+def document_delete(*, document: Document) -> None:
+    """Delete the row; its stored file goes once the deletion commits."""
+    document.delete()

@@ -1,0 +1,14 @@
+"""Stored files follow their rows: every delete path removes the file after commit."""
+
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from documents.models import Document
+from studybuddy.storage import storage_delete_on_commit
+
+
+@receiver(post_delete, sender=Document, dispatch_uid="documents.delete_stored_file")
+def delete_stored_file(sender, instance: Document, **kwargs) -> None:
+    # post_delete also fires for queryset deletes and for cascades (a course, a user), which
+    # is how the admin and course deletion leave no orphan files.
+    storage_delete_on_commit(instance.storage_key)

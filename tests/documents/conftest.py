@@ -1,0 +1,52 @@
+"""Every documents test runs twice: on the local disk and on S3 (moto's server on loopback)."""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import pytest
+
+from tests.documents.helpers import S3_BUCKET, s3_storage_config
+from tests.factories import CourseFactory, EnrollmentFactory
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_server) -> str:
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=S3_BUCKET)
+    return S3_BUCKET
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_backend(request, _isolated_settings, tmp_path) -> str:
+    """The storage of the test: the temp-dir FileSystemStorage, or a fresh prefix on S3."""
+    settings = _isolated_settings
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "upload-tmp")
+    (tmp_path / "upload-tmp").mkdir()
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_server").endpoint_url
+        request.getfixturevalue("s3_bucket")
+        settings.STORAGE_BACKEND = "s3"
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": s3_storage_config(endpoint, location=f"test-{uuid.uuid4().hex}"),
+        }
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _every_backend(storage_backend) -> None:
+    """Autouse so each documents test is parametrized over both backends."""
+
+
+@pytest.fixture
+def course(alice):
+    """A course Alice is enrolled in."""
+    return EnrollmentFactory(user=alice, course=CourseFactory()).course
