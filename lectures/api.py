@@ -84,10 +84,10 @@ class LectureViewSet(viewsets.GenericViewSet):
     serializer_class = LectureSerializer
     queryset = Lecture.objects.none()
 
-    def _lecture(self, request: Request, pk: str) -> Lecture:
+    def _lecture(self, request: Request, pk: str, *, admin_override: bool = False) -> Lecture:
         lecture_id = parse_uuid(pk)
         lecture = lecture_id and selectors.lecture_get_for_user(
-            user=request.user, lecture_id=lecture_id
+            user=request.user, lecture_id=lecture_id, admin_override=admin_override
         )
         if not lecture:
             raise NotFound()
@@ -181,7 +181,8 @@ class LectureViewSet(viewsets.GenericViewSet):
         responses={204: OpenApiResponse(description="Removed."), **error_responses(404)},
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        services.lecture_remove_for_user(user=request.user, lecture=self._lecture(request, pk))
+        lecture = self._lecture(request, pk, admin_override=True)
+        services.lecture_remove_for_user(user=request.user, lecture=lecture)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

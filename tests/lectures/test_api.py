@@ -563,3 +563,11 @@ def test_every_lecture_route_needs_a_token(api_client, method, path):
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_an_admin_reads_only_lectures_they_are_linked_to(client_for, alice):
+    lecture = LectureLinkFactory(user=alice).lecture
+
+    response = client_for(UserFactory(is_staff=True)).get(f"/api/lectures/{lecture.id}")
+
+    assert response.status_code == 404
