@@ -7,6 +7,7 @@ from studybuddy import health
 admin.site.site_header = "StudyBuddy administration"
 admin.site.site_title = "StudyBuddy admin"
 admin.site.index_title = "Moderation and clean-up"
+admin.site.site_url = None  # the SPA lives elsewhere: no "View site" link to a 404
 
 urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
