@@ -21,15 +21,47 @@ def _count_of(model, field: str = "course") -> Coalesce:
 
 
 class EnrollmentInline(admin.TabularInline):
+    """The course's students, read-only (one query whatever their number); staff may remove."""
+
     model = Enrollment
     extra = 0
-    fields = ("user", "created_at")
-    readonly_fields = ("created_at",)
-    autocomplete_fields = ("user",)
-    show_change_link = False
+    fields = ("user", "user_clerk_id", "created_at")
+    readonly_fields = fields
+    verbose_name = "student"
+    verbose_name_plural = "students"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The row label names the course too: both come with the enrolment.
         return super().get_queryset(request).select_related("user", "course")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Clerk id")
+    def user_clerk_id(self, enrollment: Enrollment) -> str:
+        return enrollment.user.clerk_id or "—"
+
+
+class AddEnrollmentInline(admin.TabularInline):
+    """Blank rows to enrol students; an editable row per existing student would look each
+    one up again."""
+
+    model = Enrollment
+    extra = 1
+    fields = ("user",)
+    autocomplete_fields = ("user",)
+    can_delete = False
+    verbose_name = "new student"
+    verbose_name_plural = "enrol students"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).none()
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.has_add_permission(request, obj)
 
 
 @admin.register(Course)
@@ -58,7 +90,7 @@ class CourseAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    inlines = (EnrollmentInline,)
+    inlines = (EnrollmentInline, AddEnrollmentInline)
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -41,7 +41,8 @@ class LectureLinkInline(admin.TabularInline):
     verbose_name_plural = "linked users"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("user")
+        # The row's label names the lecture too: fetch it with the link, not once per row.
+        return super().get_queryset(request).select_related("user", "lecture")
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -222,10 +222,12 @@ def test_staff_add_a_student_to_a_course_from_the_course_page(staff_client):
         "title": course.title,
         "instructor": course.instructor,
         "is_official": "on",
-        "enrollments-TOTAL_FORMS": "1",
+        "enrollments-TOTAL_FORMS": "0",
         "enrollments-INITIAL_FORMS": "0",
-        "enrollments-0-user": str(student.pk),
-        "enrollments-0-course": str(course.pk),
+        "enrollments-2-TOTAL_FORMS": "1",
+        "enrollments-2-INITIAL_FORMS": "0",
+        "enrollments-2-0-user": str(student.pk),
+        "enrollments-2-0-course": str(course.pk),
         "links-TOTAL_FORMS": "0",
     }
 
