@@ -214,3 +214,23 @@ def test_a_delete_that_rolls_back_keeps_the_files(
     assert callbacks == []  # the rolled-back deletes scheduled no file removal
     assert Lecture.objects.count() == 2
     assert all(storage_exists(lecture.audio_storage_key) for lecture in lectures)
+
+
+def test_deleting_a_user_removes_their_documents_files_and_keeps_shared_lectures(
+    staff_client, django_capture_on_commit_callbacks
+):
+    document = stored_document()
+    student = document.owner
+    lecture = completed_lecture()
+    LectureLinkFactory(lecture=lecture, user=student)
+    url = reverse("admin:accounts_user_delete", args=[student.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Document.objects.exists()
+    assert not storage_exists(document.storage_key)
+    assert Lecture.objects.filter(pk=lecture.pk).exists()
+    assert not LectureLink.objects.exists()
+    assert storage_exists(lecture.audio_storage_key)
