@@ -10,7 +10,13 @@ from django.urls import path
 from documents.api import PDF_CONTENT_TYPE
 from documents.models import Document
 from documents.services import document_delete
-from studybuddy.admin import confirm_delete_with_files, file_link, human_size, stream_stored_file
+from studybuddy.admin import (
+    OfficialCourseFilter,
+    confirm_delete_with_files,
+    file_link,
+    human_size,
+    stream_stored_file,
+)
 from studybuddy.downloads import stored_file_response
 
 
@@ -18,7 +24,7 @@ from studybuddy.downloads import stored_file_response
 class DocumentAdmin(admin.ModelAdmin):
     list_display = ("original_filename", "owner", "course_code", "size", "created_at")
     list_select_related = ("owner", "course")
-    list_filter = ("created_at", "course__is_official")
+    list_filter = ("created_at", ("course__is_official", OfficialCourseFilter))
     search_fields = (
         "original_filename",
         "owner__email",

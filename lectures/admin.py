@@ -12,6 +12,7 @@ from django.utils.text import Truncator
 from lectures.models import Lecture, LectureLink
 from lectures.services import lecture_delete, lecture_requeue_failed
 from studybuddy.admin import (
+    OfficialCourseFilter,
     confirm_delete_with_files,
     file_link,
     human_duration,
@@ -70,7 +71,13 @@ class LectureAdmin(admin.ModelAdmin):
         "completed_at",
     )
     list_select_related = ("course",)
-    list_filter = ("status", "course__is_official", "created_at", "completed_at", "updated_at")
+    list_filter = (
+        "status",
+        ("course__is_official", OfficialCourseFilter),
+        "created_at",
+        "completed_at",
+        "updated_at",
+    )
     search_fields = (
         "title",
         "panopto_session_id",
@@ -141,12 +148,14 @@ class LectureAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if not lecture.audio_storage_key:
             raise Http404("This lecture has no audio.")
+        # The API's entity tag: the same bytes are the same version on either route.
+        version = int((lecture.completed_at or lecture.updated_at).timestamp())
         return stream_stored_file(
             lambda: stored_file_response(
                 request,
                 key=lecture.audio_storage_key,
                 size=lecture.audio_size_bytes or 0,
-                etag=f'"{lecture.id.hex}-{int(lecture.updated_at.timestamp())}"',
+                etag=f'"{lecture.id.hex}-{version}"',
                 filename=f"{lecture.title or lecture.panopto_session_id}.m4a",
                 content_type="audio/mp4",
             )

@@ -21,6 +21,14 @@ from studybuddy.exceptions import NotFound
 from studybuddy.storage import StorageUnavailable
 
 
+class OfficialCourseFilter(admin.BooleanFieldListFilter):
+    """``course__is_official``, titled for what it means on a lecture or document list."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "official course"
+
+
 def human_size(size: int | None) -> str:
     return "—" if size is None else filesizeformat(size)
 

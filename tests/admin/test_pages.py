@@ -14,6 +14,7 @@ from django_q.tasks import async_task
 
 from courses.models import Enrollment
 from lectures.models import LectureLink
+from studybuddy.storage import storage_delete
 from tests.admin.conftest import completed_lecture, failed_lecture, stored_document
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.factories import LectureLinkFactory
@@ -26,7 +27,7 @@ def _url(model, page: str, *args) -> str:
 
 
 @pytest.fixture
-def one_of_everything(django_capture_on_commit_callbacks):
+def one_of_everything():
     """At least one row of every model the admin shows (the task pages included)."""
     lecture = completed_lecture()
     failed_lecture(course=lecture.course)
@@ -167,8 +168,6 @@ def test_staff_open_a_document_file_from_its_page(staff_client):
 
 def test_a_document_whose_file_is_missing_answers_404(staff_client):
     document = stored_document()
-    from studybuddy.storage import storage_delete
-
     storage_delete(document.storage_key)
 
     response = staff_client.get(reverse("admin:documents_document_file", args=[document.pk]))
