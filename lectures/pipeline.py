@@ -12,6 +12,7 @@ open for the length of a download.
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import tempfile
@@ -22,7 +23,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from lectures.audio import AudioExtractionError, AudioResult, extract_audio
@@ -83,6 +90,14 @@ def lecture_process(*, lecture_id: uuid.UUID | str) -> str:
         _discard(stored_key, claim.id)
         logger.info("lecture=%s job stopped: claim lost", claim.id)
         return "abandoned"
+    except OSError as exc:
+        _discard(stored_key, claim.id)
+        if exc.errno != errno.ENOSPC:
+            logger.exception("lecture=%s job crashed", claim.id)
+            job.fail("internal error while processing the recording")
+            raise
+        job.fail("not enough disk space for the recording; retry later")
+        return "failed"
     except Exception:
         _discard(stored_key, claim.id)
         logger.exception("lecture=%s job crashed", claim.id)
@@ -166,9 +181,16 @@ class _Job:
     def _update(self, **fields) -> None:
         if self.lost.is_set():
             raise LostClaim
-        updated = Lecture.objects.filter(pk=self.id, claim_token=self.token).update(
-            **fields, updated_at=timezone.now()
-        )
+        query = Lecture.objects.filter(pk=self.id, claim_token=self.token)
+        try:
+            updated = query.update(**fields, updated_at=timezone.now())
+        except (OperationalError, InterfaceError):
+            # The database dropped the connection (a restart, a failover): a job that has
+            # downloaded for an hour should not fail for that. One fresh connection, then
+            # an error if the database is really gone.
+            logger.warning("lecture=%s database connection lost; reconnecting", self.id)
+            connection.close()
+            updated = query.update(**fields, updated_at=timezone.now())
         if not updated:
             self.lost.set()
             raise LostClaim
