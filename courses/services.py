@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from courses.importing import CourseRow
 from courses.models import Course, Enrollment, normalise_course_code
 
 
@@ -43,3 +44,35 @@ def enrollment_create(*, user: User, course: Course) -> bool:
 def enrollment_delete(*, user: User, course: Course) -> None:
     """Take ``course`` off the user's list; their documents and lectures stay."""
     Enrollment.objects.filter(user=user, course=course).delete()
+
+
+@transaction.atomic
+def course_import_official(*, rows: list[CourseRow], dry_run: bool = False) -> list[str]:
+    """Upsert official courses by code; the outcome of each row, in order: ``created``,
+    ``updated`` (title, instructor or official flag changed) or ``unchanged``.
+
+    All or nothing; ``dry_run`` reports the same outcomes and rolls everything back.
+    """
+    existing = {
+        course.code: course
+        for course in Course.objects.select_for_update().filter(code__in=[row.code for row in rows])
+    }
+    outcomes = []
+    for row in rows:
+        course = existing.get(row.code)
+        if course is None:
+            Course.objects.create(
+                code=row.code, title=row.title, instructor=row.instructor, is_official=True
+            )
+            outcomes.append("created")
+            continue
+        wanted = {"title": row.title, "instructor": row.instructor, "is_official": True}
+        changed = [name for name, value in wanted.items() if getattr(course, name) != value]
+        for name in changed:
+            setattr(course, name, wanted[name])
+        if changed:
+            course.save(update_fields=[*changed, "updated_at"])
+        outcomes.append("updated" if changed else "unchanged")
+    if dry_run:
+        transaction.set_rollback(True)
+    return outcomes

@@ -8,6 +8,7 @@ downloader (``lectures.sources``) is the only thing that touches the network.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,10 @@ class NoAudioStream(AudioExtractionError):
 
 class UnreadableMedia(AudioExtractionError):
     """The file is not media FFmpeg can read, or it is corrupt."""
+
+
+class DiskFull(AudioExtractionError):
+    """The scratch disk filled up while the audio was written."""
 
 
 class AudioTooShort(AudioExtractionError):
@@ -106,6 +111,8 @@ def _extract(source: Path, dest: Path) -> AudioResult:
                 else:
                     _transcode(packets, stream, output)
     except av.error.FFmpegError as error:
+        if getattr(error, "errno", None) == errno.ENOSPC:
+            raise DiskFull("not enough disk space to extract the audio") from None
         raise UnreadableMedia(_unreadable_message(error)) from None
     if span.seconds <= 0:
         raise UnreadableMedia("recording's audio track is empty")

@@ -12,6 +12,7 @@ open for the length of a download.
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import tempfile
@@ -22,11 +23,18 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from lectures.audio import AudioExtractionError, AudioResult, extract_audio
 from lectures.downloaders import fetch_recording
+from lectures.events import log_transition
 from lectures.models import Lecture
 from lectures.services import audio_storage_key
 from lectures.sources import SourceError
@@ -60,7 +68,6 @@ def lecture_process(*, lecture_id: uuid.UUID | str) -> str:
     if claim is None:
         return "skipped"
     job = _Job(claim)
-    started = time.monotonic()
     scratch = Path(
         tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{claim.id}-", dir=settings.DOWNLOAD_TEMP_DIR)
     )
@@ -69,11 +76,11 @@ def lecture_process(*, lecture_id: uuid.UUID | str) -> str:
         with _Heartbeat(job):
             source = scratch / "source"
             fetch_recording(claim.stream_url, source, job.download_progress)
-            job.move_to(Status.EXTRACTING, progress=_DOWNLOAD_SHARE)
+            job.move_to(Status.EXTRACTING, progress=_DOWNLOAD_SHARE, bytes=source.stat().st_size)
             audio = extract_audio(source, scratch / "audio.m4a")
             source.unlink()
             stored_key = _store(scratch / "audio.m4a", audio_storage_key(claim.id))
-            job.complete(audio, stored_key, seconds=time.monotonic() - started)
+            job.complete(audio, stored_key)
         return "completed"
     except (SourceError, AudioExtractionError, AudioNotStored) as exc:
         _discard(stored_key, claim.id)
@@ -83,6 +90,14 @@ def lecture_process(*, lecture_id: uuid.UUID | str) -> str:
         _discard(stored_key, claim.id)
         logger.info("lecture=%s job stopped: claim lost", claim.id)
         return "abandoned"
+    except OSError as exc:
+        _discard(stored_key, claim.id)
+        if exc.errno != errno.ENOSPC:
+            logger.exception("lecture=%s job crashed", claim.id)
+            job.fail("internal error while processing the recording")
+            raise
+        job.fail("not enough disk space for the recording; retry later")
+        return "failed"
     except Exception:
         _discard(stored_key, claim.id)
         logger.exception("lecture=%s job crashed", claim.id)
@@ -117,11 +132,12 @@ def _claim(lecture_id: uuid.UUID) -> Lecture | None:
             lecture.claim_token = None
             lecture.heartbeat_at = None
             lecture.save()
-            logger.info(
-                "lecture=%s status=%s->failed attempts=%s",
+            log_transition(
                 lecture.id,
                 previous,
-                lecture.attempt_count,
+                Status.FAILED,
+                attempts=lecture.attempt_count,
+                error=lecture.error_message,
             )
             return None
         lecture.status = Status.DOWNLOADING
@@ -132,9 +148,7 @@ def _claim(lecture_id: uuid.UUID) -> Lecture | None:
         lecture.heartbeat_at = timezone.now()
         lecture.save()
     remove_scratch_of(lecture.id)
-    logger.info(
-        "lecture=%s status=%s->downloading attempt=%s", lecture.id, previous, lecture.attempt_count
-    )
+    log_transition(lecture.id, previous, Status.DOWNLOADING, attempt=lecture.attempt_count)
     return lecture
 
 
@@ -162,14 +176,21 @@ class _Job:
         self.status = lecture.status
         self.lost = threading.Event()
         self._progress = 0
-        self._written_at = time.monotonic()
+        self._started = self._written_at = time.monotonic()
 
     def _update(self, **fields) -> None:
         if self.lost.is_set():
             raise LostClaim
-        updated = Lecture.objects.filter(pk=self.id, claim_token=self.token).update(
-            **fields, updated_at=timezone.now()
-        )
+        query = Lecture.objects.filter(pk=self.id, claim_token=self.token)
+        try:
+            updated = query.update(**fields, updated_at=timezone.now())
+        except (OperationalError, InterfaceError):
+            # The database dropped the connection (a restart, a failover): a job that has
+            # downloaded for an hour should not fail for that. One fresh connection, then
+            # an error if the database is really gone.
+            logger.warning("lecture=%s database connection lost; reconnecting", self.id)
+            connection.close()
+            updated = query.update(**fields, updated_at=timezone.now())
         if not updated:
             self.lost.set()
             raise LostClaim
@@ -185,16 +206,19 @@ class _Job:
             self._progress = progress
             self._written_at = now
 
-    def move_to(self, status: str, *, progress: int) -> None:
+    def move_to(self, status: str, *, progress: int, **details: object) -> None:
         self._update(status=status, progress=progress, heartbeat_at=timezone.now())
-        logger.info("lecture=%s status=%s->%s", self.id, self.status, status)
+        log_transition(self.id, self.status, status, seconds=self.elapsed(), **details)
         self.status = status
         self._progress = progress
 
     def heartbeat(self) -> None:
         self._update(heartbeat_at=timezone.now())
 
-    def complete(self, audio: AudioResult, key: str, *, seconds: float) -> None:
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    def complete(self, audio: AudioResult, key: str) -> None:
         self._update(
             status=Status.COMPLETED,
             progress=100,
@@ -206,14 +230,14 @@ class _Job:
             claim_token=None,
             heartbeat_at=None,
         )
-        logger.info(
-            "lecture=%s status=%s->completed seconds=%.1f audio_bytes=%s duration=%.1f copied=%s",
+        log_transition(
             self.id,
             self.status,
-            seconds,
-            audio.size_bytes,
-            audio.duration_seconds,
-            audio.copied,
+            Status.COMPLETED,
+            seconds=self.elapsed(),
+            bytes=audio.size_bytes,
+            audio_seconds=audio.duration_seconds,
+            copied=audio.copied,
         )
 
     def fail(self, message: str) -> None:
@@ -226,7 +250,7 @@ class _Job:
             )
         except LostClaim:
             return
-        logger.info("lecture=%s status=%s->failed error=%r", self.id, self.status, message)
+        log_transition(self.id, self.status, Status.FAILED, seconds=self.elapsed(), error=message)
 
 
 class _Heartbeat:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from accounts.services import user_is_api_admin
@@ -35,3 +36,33 @@ def lecture_get_for_user(
 
 def lecture_list_all() -> QuerySet[Lecture]:
     return Lecture.objects.order_by("-created_at", "id")
+
+
+def lecture_list_stale(*, stale_before: datetime) -> QuerySet[Lecture]:
+    """Lectures in ``downloading``/``extracting`` with no heartbeat since ``stale_before``."""
+    return (
+        Lecture.objects.filter(status__in=Lecture.RUNNING)
+        .filter(
+            Q(heartbeat_at__lt=stale_before)
+            | Q(heartbeat_at__isnull=True, updated_at__lt=stale_before)
+        )
+        .select_related("course")
+        .order_by("updated_at")
+    )
+
+
+def lecture_list_failed(
+    *,
+    lecture_ids: list[uuid.UUID] | None = None,
+    course_id: uuid.UUID | None = None,
+    since: date | None = None,
+) -> QuerySet[Lecture]:
+    """Failed lectures, narrowed by id, course and the day they last changed."""
+    queryset = Lecture.objects.filter(status=Lecture.Status.FAILED).select_related("course")
+    if lecture_ids:
+        queryset = queryset.filter(pk__in=lecture_ids)
+    if course_id is not None:
+        queryset = queryset.filter(course_id=course_id)
+    if since is not None:
+        queryset = queryset.filter(updated_at__date__gte=since)
+    return queryset.order_by("updated_at")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -15,13 +15,12 @@ from accounts.models import User
 from accounts.services import user_is_api_admin
 from courses.selectors import course_is_enrolled
 from lectures.downloaders import source_policy
+from lectures.events import log_transition
 from lectures.models import Lecture, LectureLink
 from lectures.panopto import InvalidPanoptoUrl, extract_session_id
 from lectures.sources import BlockedSource, validate_stream_url
 from studybuddy.exceptions import Conflict, InvalidInput, NotFound
 from studybuddy.storage import storage_delete_on_commit
-
-logger = logging.getLogger("studybuddy.lectures")
 
 TASK = "lectures.tasks.process_lecture"
 
@@ -80,7 +79,7 @@ def lecture_request_download(
             lecture.save(update_fields=["title", "updated_at"])
         if created:
             _enqueue_on_commit(lecture)
-            logger.info("lecture=%s status=queued session=%s", lecture.id, session_id)
+            log_transition(lecture.id, None, Lecture.Status.QUEUED, session=session_id)
     return DownloadRequest(lecture=lecture, queued=queued)
 
 
@@ -112,19 +111,23 @@ def _get_or_create_locked(
         )
 
 
-def _requeue(lecture: Lecture) -> None:
-    """Back to ``queued`` with a fresh attempt budget, and a job after commit."""
+def _requeue(lecture: Lecture, *, enqueue: bool = True, fresh_attempts: bool = True) -> None:
+    """Back to ``queued`` and (after commit) a job. A retry asked for by a person gets a
+    fresh attempt budget; the reaper's keeps counting, so a recording that kills its worker
+    every time still ends ``failed``."""
     previous = lecture.status
     lecture.status = Lecture.Status.QUEUED
     lecture.progress = 0
     lecture.error_message = ""
-    lecture.attempt_count = 0
+    if fresh_attempts:
+        lecture.attempt_count = 0
     lecture.claim_token = None
     lecture.heartbeat_at = None
     lecture.completed_at = None
     lecture.save()
-    _enqueue_on_commit(lecture)
-    logger.info("lecture=%s status=%s->queued", lecture.id, previous)
+    if enqueue:
+        _enqueue_on_commit(lecture)
+    log_transition(lecture.id, previous, Lecture.Status.QUEUED)
 
 
 def _enqueue_on_commit(lecture: Lecture) -> None:
@@ -146,14 +149,44 @@ def lecture_retry(*, lecture: Lecture) -> Lecture:
     return locked
 
 
-def lecture_requeue_failed(*, lecture_id: uuid.UUID) -> bool:
-    """Queue the lecture again if it is (still) failed; ``False`` if it is not."""
+def lecture_requeue_failed(*, lecture_id: uuid.UUID, enqueue: bool = True) -> bool:
+    """Queue the lecture again if it is (still) failed; ``False`` if it is not.
+
+    ``enqueue=False`` only resets it to ``queued``, for a caller that runs the job itself.
+    """
     with transaction.atomic():
         locked = Lecture.objects.select_for_update().filter(pk=lecture_id).first()
         if locked is None or locked.status != Lecture.Status.FAILED:
             return False
-        _requeue(locked)
+        _requeue(locked, enqueue=enqueue)
     return True
+
+
+def lecture_reap_stale(*, lecture_id: uuid.UUID, stale_before: datetime, requeue: bool) -> str:
+    """Settle a lecture stuck in ``downloading``/``extracting`` whose worker went silent
+    before ``stale_before``: ``failed``, or with ``requeue`` back to ``queued`` (unless its
+    attempts are used up). Returns the new status, or ``""`` when it was not stale after
+    all (it moved on, or its worker beat meanwhile)."""
+    with transaction.atomic():
+        locked = Lecture.objects.select_for_update().filter(pk=lecture_id).first()
+        if locked is None or locked.status not in Lecture.RUNNING:
+            return ""
+        last_sign_of_life = locked.heartbeat_at or locked.updated_at
+        if last_sign_of_life >= stale_before:
+            return ""
+        if requeue and locked.attempt_count < settings.LECTURE_MAX_ATTEMPTS:
+            _requeue(locked, fresh_attempts=False)
+            return locked.status
+        previous = locked.status
+        locked.status = Lecture.Status.FAILED
+        locked.error_message = "the download stopped responding; retry it to start again"
+        locked.claim_token = None
+        locked.heartbeat_at = None
+        locked.save()
+        log_transition(
+            locked.id, previous, locked.status, reason="stale", attempts=locked.attempt_count
+        )
+        return locked.status
 
 
 def lecture_remove_for_user(*, user: User, lecture: Lecture) -> None:
@@ -172,13 +205,13 @@ def lecture_remove_for_user(*, user: User, lecture: Lecture) -> None:
             raise NotFound()
         if not LectureLink.objects.filter(lecture=locked).exists():
             locked.delete()
-            logger.info("lecture=%s deleted: last link removed", locked.id)
+            log_transition(locked.id, locked.status, "deleted", reason="last link removed")
 
 
 def lecture_delete(*, lecture: Lecture) -> None:
     """Delete the lecture, its links and (after commit) its audio."""
     lecture.delete()
-    logger.info("lecture=%s deleted", lecture.id)
+    log_transition(lecture.id, lecture.status, "deleted")
 
 
 @receiver(post_delete, sender=Lecture)

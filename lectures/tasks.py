@@ -1,5 +1,11 @@
-"""django-q2 tasks: an id in, a service call, nothing else."""
+"""django-q2 tasks: ids in, a service call, nothing else."""
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from lectures import selectors, services
 from lectures.pipeline import lecture_process
 
 
@@ -13,3 +19,14 @@ def process_lecture(lecture_id: str) -> str:
     if outcome == "failed":
         raise LectureProcessingFailed(f"lecture {lecture_id} failed (see its error message)")
     return outcome
+
+
+def reap_stale_lectures() -> str:
+    """The scheduled reaper: queue lectures whose worker went silent again (those whose
+    attempts are used up end failed)."""
+    stale_before = timezone.now() - timedelta(seconds=settings.LECTURE_STALE_SECONDS)
+    outcomes = [
+        services.lecture_reap_stale(lecture_id=lecture.id, stale_before=stale_before, requeue=True)
+        for lecture in selectors.lecture_list_stale(stale_before=stale_before)
+    ]
+    return f"{outcomes.count('queued')} queued, {outcomes.count('failed')} failed"
