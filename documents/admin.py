@@ -7,7 +7,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
 
-from documents.api import PDF_CONTENT_TYPE
 from documents.models import Document
 from documents.services import document_delete
 from studybuddy.admin import (
@@ -76,16 +75,7 @@ class DocumentAdmin(admin.ModelAdmin):
         document = get_object_or_404(Document, pk=object_id)
         if not self.has_view_permission(request, document):
             raise PermissionDenied
-        return stream_stored_file(
-            lambda: stored_file_response(
-                request,
-                key=document.storage_key,
-                size=document.size_bytes,
-                etag=f'"{document.sha256}"',
-                filename=document.original_filename,
-                content_type=PDF_CONTENT_TYPE,
-            )
-        )
+        return stream_stored_file(lambda: stored_file_response(request, document.stored_file()))
 
     @admin.display(description="course", ordering="course__code")
     def course_code(self, document: Document) -> str:

@@ -11,14 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from documents import selectors, services
-from documents.models import Document
+from documents.models import PDF_CONTENT_TYPE, Document
 from documents.uploads import read_pdf_upload
 from studybuddy.downloads import IgnoreAcceptNegotiation, stored_file_response
 from studybuddy.exceptions import NotFound
 from studybuddy.openapi import error_responses
 from studybuddy.validators import parse_uuid
-
-PDF_CONTENT_TYPE = "application/pdf"
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -143,14 +141,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], content_negotiation_class=IgnoreAcceptNegotiation)
     def file(self, request: Request, pk: str):
         document = self._own_document(request, pk)
-        return stored_file_response(
-            request,
-            key=document.storage_key,
-            size=document.size_bytes,
-            etag=f'"{document.sha256}"',
-            filename=document.original_filename,
-            content_type=PDF_CONTENT_TYPE,
-        )
+        return stored_file_response(request, document.stored_file())
 
     @extend_schema(
         summary="Delete a document and its file (owner, or an admin)",

@@ -5,6 +5,9 @@ from django.db import models
 
 from courses.models import Course
 from documents.validation import FILENAME_MAX_LENGTH
+from studybuddy.downloads import StoredFile
+
+PDF_CONTENT_TYPE = "application/pdf"
 
 
 def document_storage_key(document_id: uuid.UUID) -> str:
@@ -51,3 +54,13 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.original_filename
+
+    def stored_file(self) -> StoredFile:
+        """The PDF, as the API and the admin serve it."""
+        return StoredFile(
+            key=self.storage_key,
+            size=self.size_bytes,
+            etag=f'"{self.sha256}"',
+            filename=self.original_filename,
+            content_type=PDF_CONTENT_TYPE,
+        )

@@ -153,14 +153,7 @@ class LectureViewSet(viewsets.GenericViewSet):
         lecture = self._lecture(request, pk)
         if lecture.status != Lecture.Status.COMPLETED or not lecture.audio_storage_key:
             raise Conflict(f"The audio is not ready: the lecture is {lecture.status}.")
-        return stored_file_response(
-            request,
-            key=lecture.audio_storage_key,
-            size=lecture.audio_size_bytes or 0,
-            etag=f'"{lecture.id.hex}-{int(lecture.completed_at.timestamp())}"',
-            filename=f"{lecture.title or lecture.panopto_session_id}.m4a",
-            content_type="audio/mp4",
-        )
+        return stored_file_response(request, lecture.audio_file())
 
     @extend_schema(
         summary="Download a failed lecture again",

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from courses.models import Course
+from studybuddy.downloads import StoredFile
 
 
 class LectureStatus(models.TextChoices):
@@ -76,6 +77,17 @@ class Lecture(models.Model):
 
     def __str__(self) -> str:
         return self.title or f"Panopto session {self.panopto_session_id}"
+
+    def audio_file(self) -> StoredFile:
+        """The extracted audio, as the API and the admin serve it."""
+        version = int((self.completed_at or self.updated_at).timestamp())
+        return StoredFile(
+            key=self.audio_storage_key,
+            size=self.audio_size_bytes or 0,
+            etag=f'"{self.id.hex}-{version}"',
+            filename=f"{self.title or self.panopto_session_id}.m4a",
+            content_type="audio/mp4",
+        )
 
 
 class LectureLink(models.Model):

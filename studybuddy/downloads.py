@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -67,21 +68,25 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     return (start, end) if start <= end else None
 
 
-def stored_file_response(
-    request: HttpRequest,
-    *,
-    key: str,
-    size: int,
-    etag: str,
-    filename: str,
-    content_type: str,
-) -> HttpResponse:
-    """A 200, 206, 304 or 416 answer for the stored file ``key`` of ``size`` bytes.
+@dataclass(frozen=True)
+class StoredFile:
+    """A stored file as a download route serves it; ``etag`` is the quoted entity tag,
+    which changes when the bytes do."""
 
-    ``etag`` is the quoted entity tag (a checksum: it changes when the bytes do).
+    key: str
+    size: int
+    etag: str
+    filename: str
+    content_type: str
+
+
+def stored_file_response(request: HttpRequest, file: StoredFile) -> HttpResponse:
+    """A 200, 206, 304 or 416 answer for ``file``.
+
     ``If-None-Match`` → 304; ``Range: bytes=a-b`` (one range) → 206 with ``Content-Range``,
     unless ``If-Range`` names another version; any other ``Range`` → 416.
     """
+    key, size, etag, content_type = file.key, file.size, file.etag, file.content_type
     headers = {
         "ETag": etag,
         "Accept-Ranges": "bytes",
@@ -107,7 +112,7 @@ def stored_file_response(
         length, status = end - start + 1, 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
 
-    headers["Content-Disposition"] = content_disposition(filename)
+    headers["Content-Disposition"] = content_disposition(file.filename)
     headers["Content-Length"] = str(length)
     if request.method == "HEAD":
         return HttpResponse(status=status, content_type=content_type, headers=headers)
