@@ -51,6 +51,11 @@ def lecture_list_stale(*, stale_before: datetime) -> QuerySet[Lecture]:
     )
 
 
+def lecture_list_lost_queued(*, queued_before: datetime) -> QuerySet[Lecture]:
+    """Lectures ``queued`` since before ``queued_before``: their job is most likely lost."""
+    return Lecture.objects.filter(status=Lecture.Status.QUEUED, updated_at__lt=queued_before)
+
+
 def lecture_list_failed(
     *,
     lecture_ids: list[uuid.UUID] | None = None,

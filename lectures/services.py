@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
+from django_q.tasks import async_task
 
 from accounts.models import User
 from accounts.services import user_is_api_admin
@@ -20,7 +21,8 @@ from lectures.models import Lecture, LectureLink
 from lectures.panopto import InvalidPanoptoUrl, extract_session_id
 from lectures.sources import BlockedSource, validate_stream_url
 from studybuddy.exceptions import Conflict, InvalidInput, NotFound
-from studybuddy.storage import storage_delete_on_commit
+
+logger = logging.getLogger("studybuddy.lectures")
 
 TASK = "lectures.tasks.process_lecture"
 
@@ -131,12 +133,37 @@ def _requeue(lecture: Lecture, *, enqueue: bool = True, fresh_attempts: bool = T
 
 
 def _enqueue_on_commit(lecture: Lecture) -> None:
-    from django_q.tasks import async_task
+    transaction.on_commit(partial(lecture_enqueue, lecture_id=str(lecture.id)))
 
-    lecture_id = str(lecture.id)
-    transaction.on_commit(
-        lambda: async_task(TASK, lecture_id, task_name=f"lecture {lecture_id}", group="lectures")
-    )
+
+def lecture_enqueue(*, lecture_id: str) -> bool:
+    """Put the lecture's job on the task queue.
+
+    A broker that refuses (Redis down, say) is logged, not raised: the lecture stays
+    ``queued`` and the scheduled reaper queues it again (``lecture_requeue_lost``).
+    """
+    try:
+        async_task(TASK, lecture_id, task_name=f"lecture {lecture_id}", group="lectures")
+    except Exception:
+        logger.exception("lecture=%s could not be queued; the reaper will try again", lecture_id)
+        return False
+    return True
+
+
+def lecture_requeue_lost(*, lecture_id: uuid.UUID, queued_before: datetime) -> bool:
+    """Queue the job of a lecture again if it has sat in ``queued`` since before
+    ``queued_before`` (its job was lost: the broker refused it, or it crashed before
+    claiming). A duplicate job is harmless: only one claims the lecture."""
+    with transaction.atomic():
+        locked = Lecture.objects.select_for_update().filter(pk=lecture_id).first()
+        if locked is None or locked.status != Lecture.Status.QUEUED:
+            return False
+        if locked.updated_at >= queued_before:
+            return False
+        locked.save(update_fields=["updated_at"])  # the clock restarts for the next look
+        _enqueue_on_commit(locked)
+        log_transition(locked.id, locked.status, locked.status, reason="job lost, queued again")
+    return True
 
 
 def lecture_retry(*, lecture: Lecture) -> Lecture:
@@ -208,13 +235,20 @@ def lecture_remove_for_user(*, user: User, lecture: Lecture) -> None:
             log_transition(locked.id, locked.status, "deleted", reason="last link removed")
 
 
+def lecture_delete_if_unlinked(*, lecture_id: uuid.UUID) -> bool:
+    """Delete the lecture when no user is linked to it any more (a user was deleted, or a
+    link removed in the admin); ``True`` if it went."""
+    with transaction.atomic():
+        # The same lock as a download request's, so a link being added meanwhile wins.
+        locked = Lecture.objects.select_for_update().filter(pk=lecture_id).first()
+        if locked is None or LectureLink.objects.filter(lecture=locked).exists():
+            return False
+        locked.delete()
+        log_transition(locked.id, locked.status, "deleted", reason="no links left")
+    return True
+
+
 def lecture_delete(*, lecture: Lecture) -> None:
     """Delete the lecture, its links and (after commit) its audio."""
     lecture.delete()
     log_transition(lecture.id, lecture.status, "deleted")
-
-
-@receiver(post_delete, sender=Lecture)
-def _delete_audio_with_lecture(sender, instance: Lecture, **kwargs) -> None:
-    # Every way a lecture goes (API, admin, a course deleted by staff) takes its audio along.
-    storage_delete_on_commit(instance.audio_storage_key or audio_storage_key(instance.id))

@@ -571,3 +571,35 @@ def test_an_admin_reads_only_lectures_they_are_linked_to(client_for, alice):
     response = client_for(UserFactory(is_staff=True)).get(f"/api/lectures/{lecture.id}")
 
     assert response.status_code == 404
+
+
+def test_a_broker_that_refuses_the_job_leaves_the_lecture_queued_not_a_500(
+    alice_client, course, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django_q.conf import Conf
+
+    # The Redis broker, pointed at a port where nothing listens.
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", "redis://127.0.0.1:1/0")
+
+    response = post_download(alice_client, request_body(course),
+                             django_capture_on_commit_callbacks)
+
+    assert response.status_code == 202
+    assert Lecture.objects.get().status == "queued"
+    assert queued_jobs() == []
+
+
+def test_deleting_a_user_deletes_lectures_left_without_links(
+    alice, bob, django_capture_on_commit_callbacks
+):
+    only_alice = completed_lecture(alice)
+    shared = completed_lecture(alice)
+    LectureLinkFactory(user=bob, lecture=shared)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.delete()
+
+    assert not Lecture.objects.filter(pk=only_alice.pk).exists()
+    assert not default_storage.exists(only_alice.audio_storage_key)
+    assert Lecture.objects.filter(pk=shared.pk).exists()

@@ -374,8 +374,27 @@ def test_the_scheduled_reaper_requeues_stale_lectures(settings, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         result = reap_stale_lectures()
 
-    assert result == "1 queued, 0 failed"
+    assert result == "1 queued, 0 failed, 0 lost jobs queued again"
     assert queued_jobs() == [str(stuck.id)]
+
+
+def test_the_scheduled_reaper_queues_the_job_of_a_lecture_whose_job_was_lost(
+    settings, django_capture_on_commit_callbacks
+):
+    from lectures.tasks import reap_stale_lectures
+
+    lost = LectureFactory(status="queued")
+    waiting = LectureFactory(status="queued")
+    long_ago = timezone.now() - timedelta(
+        seconds=settings.Q_RETRY_SECONDS + settings.LECTURE_STALE_SECONDS + 60)
+    Lecture.objects.filter(pk=lost.pk).update(updated_at=long_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = reap_stale_lectures()
+
+    assert result == "0 queued, 0 failed, 1 lost jobs queued again"
+    assert queued_jobs() == [str(lost.id)]
+    assert Lecture.objects.get(pk=waiting.pk).status == "queued"
 
 
 # --- purge_orphans ---------------------------------------------------------------------

@@ -1,0 +1,24 @@
+"""Stored audio follows its lecture, and a lecture follows its last link."""
+
+from functools import partial
+
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from lectures.models import Lecture, LectureLink
+from lectures.services import audio_storage_key, lecture_delete_if_unlinked
+from studybuddy.storage import storage_delete_on_commit
+
+
+@receiver(post_delete, sender=Lecture, dispatch_uid="lectures.delete_audio")
+def delete_audio(sender, instance: Lecture, **kwargs) -> None:
+    # Fires for every way a lecture goes: the API, the admin, a course deleted by staff.
+    storage_delete_on_commit(instance.audio_storage_key or audio_storage_key(instance.id))
+
+
+@receiver(post_delete, sender=LectureLink, dispatch_uid="lectures.delete_unlinked_lecture")
+def delete_unlinked_lecture(sender, instance: LectureLink, **kwargs) -> None:
+    # A link can go without the API's unlink (a user deleted, a link removed in the admin):
+    # the lecture must not outlive its last link.
+    transaction.on_commit(partial(lecture_delete_if_unlinked, lecture_id=instance.lecture_id))
