@@ -31,10 +31,14 @@ def extract_session_id(url: str) -> str:
 
     Raises :class:`InvalidPanoptoUrl` with a message meant for the user otherwise.
     """
-    parts = urlsplit((url or "").strip())
+    try:
+        parts = urlsplit((url or "").strip())
+        hostname, _ = parts.hostname, parts.port  # both parse (and may refuse) the netloc
+    except ValueError:
+        raise InvalidPanoptoUrl("Panopto link is not a valid URL.") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise InvalidPanoptoUrl("Panopto link must start with http:// or https://.")
-    if not parts.hostname:
+    if not hostname:
         raise InvalidPanoptoUrl("Panopto link has no host name.")
 
     path = unquote(parts.path).rstrip("/").lower()

@@ -743,6 +743,25 @@ def _playlist_lines(text: str) -> list[str]:
     return lines
 
 
+# A 4-hour lecture in 1-second segments has 14,400; a playlist past these is hostile or
+# broken, and each entry costs memory and a request.
+_MAX_SEGMENTS = 20_000
+_MAX_VARIANTS = 200
+
+
+def _malformed_playlist_is_unsupported(parse):
+    """``int()`` on a bad number or a tag missing its URI: one clear failure, no traceback."""
+
+    def parse_or_refuse(lines: list[str], base: str):
+        try:
+            return parse(lines, base)
+        except (ValueError, KeyError, IndexError):
+            raise UnsupportedSource("HLS playlist is malformed") from None
+
+    return parse_or_refuse
+
+
+@_malformed_playlist_is_unsupported
 def _parse_master(lines: list[str], base: str) -> tuple[list[_Variant], dict[str, list[dict]]]:
     variants: list[_Variant] = []
     audio_groups: dict[str, list[dict]] = {}
@@ -765,6 +784,8 @@ def _parse_master(lines: list[str], base: str) -> tuple[list[_Variant], dict[str
                 )
             )
             pending = None
+            if len(variants) > _MAX_VARIANTS:
+                raise UnsupportedSource("HLS master playlist lists too many streams")
     return variants, audio_groups
 
 
@@ -802,6 +823,7 @@ def _parse_iv(value: str) -> bytes:
     return iv
 
 
+@_malformed_playlist_is_unsupported
 def _parse_media(lines: list[str], base: str) -> list[_Segment]:
     segments: list[_Segment] = []
     sequence = 0
@@ -836,6 +858,8 @@ def _parse_media(lines: list[str], base: str) -> list[_Segment]:
             next_range_start = start + int(length_text)
         elif not line.startswith("#"):
             segments.append(_Segment(urljoin(base, line), sequence, key, init_uri, byte_range))
+            if len(segments) > _MAX_SEGMENTS:
+                raise UnsupportedSource("HLS playlist lists too many segments")
             sequence += 1
             byte_range = None
     if not segments:

@@ -582,8 +582,7 @@ def test_a_broker_that_refuses_the_job_leaves_the_lecture_queued_not_a_500(
     monkeypatch.setattr(Conf, "ORM", None)
     monkeypatch.setattr(Conf, "REDIS", "redis://127.0.0.1:1/0")
 
-    response = post_download(alice_client, request_body(course),
-                             django_capture_on_commit_callbacks)
+    response = post_download(alice_client, request_body(course), django_capture_on_commit_callbacks)
 
     assert response.status_code == 202
     assert Lecture.objects.get().status == "queued"

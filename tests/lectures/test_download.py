@@ -356,3 +356,38 @@ def test_sample_aes_is_refused_clearly(
 
     with pytest.raises(UnsupportedSource, match="SAMPLE-AES is not supported"):
         download(url, scratch, policy)
+
+
+def serve_playlist(media_server: MediaServer, text: str):
+    return media_server.route(
+        always(200, text.encode(), "application/vnd.apple.mpegurl"), "/a.m3u8"
+    )
+
+
+def test_a_playlist_with_too_many_segments_is_refused_before_any_segment_is_fetched(
+    media_server: MediaServer, policy: SourcePolicy, scratch: Path
+) -> None:
+    url, _ = serve_playlist(media_server, "#EXTM3U\n" + "#EXTINF:1.0,\na\n" * 20_001)
+
+    with pytest.raises(UnsupportedSource, match="too many segments"):
+        download(url, scratch, policy)
+    assert not scratch.exists() or scratch.stat().st_size == 0
+
+
+@pytest.mark.parametrize(
+    "playlist",
+    [
+        "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:seven\n#EXTINF:1.0,\na.ts\n",
+        "#EXTM3U\n#EXT-X-MAP:BYTES=1\n#EXTINF:1.0,\na.ts\n",
+        "#EXTM3U\n#EXT-X-BYTERANGE:lots@0\n#EXTINF:1.0,\na.ts\n",
+        '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=fast,CODECS="mp4a.40.2"\nv.m3u8\n',
+    ],
+    ids=["sequence", "map-without-uri", "byterange", "bandwidth"],
+)
+def test_a_malformed_playlist_fails_clearly(
+    media_server: MediaServer, policy: SourcePolicy, scratch: Path, playlist: str
+) -> None:
+    url, _ = serve_playlist(media_server, playlist)
+
+    with pytest.raises(UnsupportedSource, match="HLS playlist is malformed"):
+        download(url, scratch, policy)

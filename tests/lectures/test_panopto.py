@@ -58,6 +58,8 @@ def test_two_spellings_of_one_session_give_the_same_id() -> None:
         ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "Not a Panopto recording link"),
         ("not a url", "http"),
         ("", "http"),
+        (f"http://[::1/Panopto/Pages/Viewer.aspx?id={GUID}", "not a valid URL"),
+        (f"https://x.panopto.com:99999/Panopto/Pages/Viewer.aspx?id={GUID}", "not a valid URL"),
     ],
 )
 def test_refused_forms_say_why(url: str, reason: str) -> None:

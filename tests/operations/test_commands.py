@@ -386,7 +386,8 @@ def test_the_scheduled_reaper_queues_the_job_of_a_lecture_whose_job_was_lost(
     lost = LectureFactory(status="queued")
     waiting = LectureFactory(status="queued")
     long_ago = timezone.now() - timedelta(
-        seconds=settings.Q_RETRY_SECONDS + settings.LECTURE_STALE_SECONDS + 60)
+        seconds=settings.Q_RETRY_SECONDS + settings.LECTURE_STALE_SECONDS + 60
+    )
     Lecture.objects.filter(pk=lost.pk).update(updated_at=long_ago)
 
     with django_capture_on_commit_callbacks(execute=True):
