@@ -31,8 +31,9 @@ DEV_ISSUER = "studybuddy-dev"
 # Far above any real session token (Clerk's are about 1 KB); stops work on junk early.
 MAX_TOKEN_LENGTH = 8192
 _MAX_JWKS_BYTES = 512 * 1024
-# After a failed JWKS fetch, requests fail fast for this long instead of queueing on it.
-_FAILED_FETCH_BACKOFF_SECONDS = 5.0
+# Bounds on what a stream of junk kids can make the cache hold.
+_MAX_KID_LENGTH = 256
+_MAX_UNKNOWN_KIDS = 1024
 
 
 class TokenError(Exception):
@@ -57,9 +58,17 @@ class JwksCache:
     """
 
     def __init__(
-        self, url: str, *, timeout: float, min_refetch: float, negative_ttl: float
+        self,
+        url: str,
+        *,
+        timeout: float,
+        min_refetch: float,
+        negative_ttl: float,
+        failure_backoff: float,
     ) -> None:
         self.url = url
+        # After a failed fetch, requests fail fast for this long instead of queueing on it.
+        self.failure_backoff = failure_backoff
         self.timeout = timeout
         self.min_refetch = min_refetch
         self.negative_ttl = negative_ttl
@@ -68,6 +77,7 @@ class JwksCache:
         self._lock = threading.Lock()
         self._generation = 0
         self._loaded = False
+        self._good_generation = 0  # the generation of the last successful fetch
         self._last_refetch: float | None = None
         self._retry_after = 0.0
 
@@ -75,7 +85,7 @@ class JwksCache:
         key = self._keys.get(kid)
         if key is not None:
             return key
-        if self._unknown_until.get(kid, 0.0) > time.monotonic():
+        if len(kid) > _MAX_KID_LENGTH or self._unknown_until.get(kid, 0.0) > time.monotonic():
             raise TokenError()
         generation = self._generation
         with self._lock:
@@ -83,9 +93,19 @@ class JwksCache:
                 self._fetch()
             key = self._keys.get(kid)
             if key is None:
-                self._unknown_until[kid] = time.monotonic() + self.negative_ttl
+                # Only a key set fetched since this request began proves the kid unknown; a
+                # failed or skipped fetch proves nothing, so the kid may succeed next time.
+                if self._good_generation > generation:
+                    self._remember_unknown(kid)
                 raise TokenError()
             return key
+
+    def _remember_unknown(self, kid: str) -> None:
+        now = time.monotonic()
+        if len(self._unknown_until) >= _MAX_UNKNOWN_KIDS:
+            self._unknown_until = {k: t for k, t in self._unknown_until.items() if t > now}
+        if len(self._unknown_until) < _MAX_UNKNOWN_KIDS:
+            self._unknown_until[kid] = now + self.negative_ttl
 
     def _may_fetch(self) -> bool:
         now = time.monotonic()
@@ -103,12 +123,13 @@ class JwksCache:
         try:
             keys = self._download()
         except (httpx.HTTPError, ValueError, jwt.PyJWKError) as exc:
-            self._retry_after = time.monotonic() + _FAILED_FETCH_BACKOFF_SECONDS
+            self._retry_after = time.monotonic() + self.failure_backoff
             logger.warning("JWKS fetch from %s failed: %s", self.url, exc)
             return
         self._keys = keys
         self._unknown_until.clear()
         self._loaded = True
+        self._good_generation = self._generation
 
     def _download(self) -> dict[str, Any]:
         # The timeout bounds each network wait; the deadline bounds a slow trickle too.
@@ -155,6 +176,7 @@ def jwks_cache() -> JwksCache:
                 timeout=settings.CLERK_JWKS_TIMEOUT_SECONDS,
                 min_refetch=settings.CLERK_JWKS_MIN_REFETCH_SECONDS,
                 negative_ttl=settings.CLERK_JWKS_NEGATIVE_CACHE_SECONDS,
+                failure_backoff=settings.CLERK_JWKS_FAILURE_BACKOFF_SECONDS,
             )
         return _jwks_cache
 

@@ -64,7 +64,11 @@ PRODUCTION = {
             {"LECTURE_DOWNLOADER": "panoptodownloader"},
             "LECTURE_DOWNLOADER=panoptodownloader but the PanoptoDownloader",
         ),
-        ({"CLERK_JWKS_URL": "file:///etc/passwd"}, "CLERK_JWKS_URL must be an http(s) URL"),
+        ({"CLERK_JWKS_URL": "file:///etc/passwd"}, "CLERK_JWKS_URL must be an https URL"),
+        (
+            {"CLERK_JWKS_URL": "http://clerk.example.com/.well-known/jwks.json"},
+            "CLERK_JWKS_URL must be an https URL",
+        ),
     ],
     ids=[
         "pem",
@@ -77,6 +81,7 @@ PRODUCTION = {
         "choice",
         "panoptodownloader",
         "jwks-url",
+        "jwks-plain-http",
     ],
 )
 def test_a_configuration_error_stops_start_up_with_one_clear_line(env, message):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from cryptography.hazmat.primitives import serialization
@@ -209,16 +210,27 @@ def _clerk_public_key() -> str:
 
 CLERK_JWT_KEY = _clerk_public_key()
 CLERK_JWKS_URL = env_str("CLERK_JWKS_URL")
-if CLERK_JWKS_URL and not CLERK_JWKS_URL.startswith(("https://", "http://")):
-    raise ImproperlyConfigured("CLERK_JWKS_URL must be an http(s) URL")
+
+
+def _check_jwks_url(url: str) -> None:
+    # Keys fetched over plain HTTP could be swapped on the way: https, or loopback only.
+    parts = urlsplit(url)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+        raise ImproperlyConfigured("CLERK_JWKS_URL must be an https URL")
+
+
+if CLERK_JWKS_URL:
+    _check_jwks_url(CLERK_JWKS_URL)
 CLERK_ISSUER = env_str("CLERK_ISSUER")
 CLERK_AUTHORIZED_PARTIES = env_list("CLERK_AUTHORIZED_PARTIES")
 CLERK_LEEWAY_SECONDS = env_int("CLERK_LEEWAY_SECONDS", 5, minimum=0)
-# How long a JWKS fetch may take, how often an unknown kid may trigger a re-fetch, and how
-# long an unknown kid is remembered as unknown.
+# How long a JWKS fetch may take, how often an unknown kid may trigger a re-fetch, how
+# long an unknown kid is remembered as unknown, and how long a failed fetch is not retried.
 CLERK_JWKS_TIMEOUT_SECONDS = 3.0
 CLERK_JWKS_MIN_REFETCH_SECONDS = 30.0
 CLERK_JWKS_NEGATIVE_CACHE_SECONDS = 60.0
+CLERK_JWKS_FAILURE_BACKOFF_SECONDS = 5.0
 
 _clerk_configured = bool(CLERK_JWT_KEY or CLERK_JWKS_URL)
 DEV_AUTH_ENABLED = env_bool("DEV_AUTH_ENABLED", DEBUG and not _clerk_configured)

@@ -146,6 +146,28 @@ def test_a_stalled_jwks_server_is_cut_off_by_the_timeout(settings, clerk_key, jw
     assert jwks_server.hits == 1
 
 
+def test_after_a_key_server_outage_the_known_key_works_again(settings, clerk_key, jwks_server):
+    jwks_server.keys = [clerk_key.jwk]
+    jwks_server.fail_status = 503
+    settings.CLERK_JWT_KEY = ""
+    settings.CLERK_JWKS_URL = jwks_server.url
+    settings.CLERK_JWKS_FAILURE_BACKOFF_SECONDS = 0
+    assert_refused(get_with_token(sign(session_claims(), clerk_key)))
+
+    jwks_server.fail_status = None
+
+    assert get_with_token(sign(session_claims(), clerk_key)).status_code == 200
+
+
+def test_a_very_long_kid_is_refused_without_a_fetch(settings, clerk_key, jwks_server):
+    jwks_server.keys = [clerk_key.jwk]
+    settings.CLERK_JWT_KEY = ""
+    settings.CLERK_JWKS_URL = jwks_server.url
+
+    assert_refused(get_with_token(sign(session_claims(), clerk_key, kid="k" * 1000)))
+    assert jwks_server.hits == 0
+
+
 def test_a_jwks_server_error_is_refused(settings, clerk_key, jwks_server):
     jwks_server.fail_status = 500
     settings.CLERK_JWT_KEY = ""
