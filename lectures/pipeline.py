@@ -79,8 +79,8 @@ def lecture_process(*, lecture_id: uuid.UUID | str) -> str:
             job.move_to(Status.EXTRACTING, progress=_DOWNLOAD_SHARE, bytes=source.stat().st_size)
             audio = extract_audio(source, scratch / "audio.m4a")
             source.unlink()
-            stored_key = _store(scratch / "audio.m4a", audio_storage_key(claim.id))
-            job.complete(audio, stored_key)
+            stored_key = audio_storage_key(claim.id)
+            job.store_and_complete(scratch / "audio.m4a", stored_key, audio)
         return "completed"
     except (SourceError, AudioExtractionError, AudioNotStored) as exc:
         _discard(stored_key, claim.id)
@@ -185,6 +185,8 @@ class _Job:
         try:
             updated = query.update(**fields, updated_at=timezone.now())
         except (OperationalError, InterfaceError):
+            if connection.in_atomic_block:
+                raise
             # The database dropped the connection (a restart, a failover): a job that has
             # downloaded for an hour should not fail for that. One fresh connection, then
             # an error if the database is really gone.
@@ -217,6 +219,23 @@ class _Job:
 
     def elapsed(self) -> float:
         return time.monotonic() - self._started
+
+    def store_and_complete(self, path: Path, key: str, audio: AudioResult) -> None:
+        """Store the audio and mark the lecture completed, holding the claimed row's lock:
+        a job that lost its claim can neither store over this one nor discard its file
+        between the two steps."""
+        with transaction.atomic():
+            claimed = (
+                Lecture.objects.select_for_update()
+                .filter(pk=self.id, claim_token=self.token)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if claimed is None:
+                self.lost.set()
+                raise LostClaim
+            _store(path, key)
+            self.complete(audio, key)
 
     def complete(self, audio: AudioResult, key: str) -> None:
         self._update(
@@ -308,11 +327,15 @@ def _store(path: Path, key: str) -> str:
 
 
 def _discard(key: str, lecture_id: uuid.UUID) -> None:
-    """Remove audio this job stored, unless a completed lecture now points at it."""
-    if (
-        key
-        and not Lecture.objects.filter(
-            pk=lecture_id, status=Status.COMPLETED, audio_storage_key=key
-        ).exists()
-    ):
+    """Remove audio this job may have stored, unless a completed lecture points at it.
+
+    Under the row's lock: a job that took this lecture over stores and completes under the
+    same lock, so its file is either already referenced here or not yet written.
+    """
+    if not key:
+        return
+    with transaction.atomic():
+        lecture = Lecture.objects.select_for_update().filter(pk=lecture_id).first()
+        if lecture and lecture.status == Status.COMPLETED and lecture.audio_storage_key == key:
+            return
         storage_delete_quietly(key)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import av
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.utils import timezone
 
 from lectures.models import Lecture
@@ -272,3 +274,43 @@ def test_a_storage_failure_fails_the_lecture_and_leaves_no_files(media_server, s
     assert lecture.error_message == "could not store the audio; try again later"
     assert list((tmp_path / "full").rglob("*.m4a")) == []
     assert scratch_leftovers(settings) == []
+
+
+def test_a_job_whose_lecture_was_taken_over_stops_and_stores_nothing(
+    transactional_db, media, media_server
+):
+    lecture = LectureFactory()
+    other_worker = uuid.uuid4()
+
+    def taken_over_while_downloading(handler, route):
+        # Another worker takes the lecture over while this one is still downloading.
+        Lecture.objects.filter(pk=lecture.pk).update(claim_token=other_worker)
+        connection.close()
+        handler.send_file(media.h264_aac)
+
+    url, _ = media_server.route(taken_over_while_downloading)
+    Lecture.objects.filter(pk=lecture.pk).update(stream_url=url)
+
+    outcome = lecture_process(lecture_id=lecture.id)
+
+    lecture.refresh_from_db()
+    assert outcome == "abandoned"
+    assert (lecture.status, lecture.claim_token) == ("downloading", other_worker)
+    assert not default_storage.exists(f"audio/{lecture.id}.m4a")
+
+
+def test_a_job_whose_lecture_was_deleted_meanwhile_stores_nothing(
+    transactional_db, media, media_server
+):
+    lecture = LectureFactory()
+
+    def deleted_while_downloading(handler, route):
+        Lecture.objects.filter(pk=lecture.pk).delete()
+        connection.close()
+        handler.send_file(media.h264_aac)
+
+    url, _ = media_server.route(deleted_while_downloading)
+    Lecture.objects.filter(pk=lecture.pk).update(stream_url=url)
+
+    assert lecture_process(lecture_id=lecture.id) == "abandoned"
+    assert not default_storage.exists(f"audio/{lecture.id}.m4a")
