@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 
@@ -37,3 +38,30 @@ def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
         serializer = ValidationErrorSerializer if code == 400 else ErrorSerializer
         responses[code] = OpenApiResponse(serializer, description=_DESCRIPTIONS[code])
     return responses
+
+
+# The request headers and answers of every route that serves a stored file.
+FILE_PARAMETERS = [
+    OpenApiParameter(
+        "Range",
+        str,
+        location=OpenApiParameter.HEADER,
+        description="One byte range, e.g. `bytes=0-1023` or `bytes=-500`.",
+    ),
+    OpenApiParameter(
+        "If-None-Match", str, location=OpenApiParameter.HEADER, description="A previous `ETag`."
+    ),
+]
+
+
+def file_responses(content_type: str, *status_codes: int) -> dict:
+    """200, 206 and 304 for a stored file of ``content_type``, plus the errors of the route
+    (404, 416 and 503 always: missing, a bad range, storage down)."""
+    return {
+        (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+        (206, content_type): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The requested byte range."
+        ),
+        304: OpenApiResponse(description="Unchanged since the `If-None-Match` ETag."),
+        **error_responses(404, 416, 503, *status_codes),
+    }
