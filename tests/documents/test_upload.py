@@ -403,7 +403,7 @@ def test_a_long_name_is_cut_to_255_characters_keeping_the_extension(alice_client
     assert response.json()["filename"] == "x" * 251 + ".pdf"
 
 
-def test_a_5000_character_name_is_400_on_file(alice_client, course):
+def test_a_5000_character_name_is_a_clear_400_and_stores_nothing(alice_client, course):
     # Django's multipart parser refuses part headers over 1 KiB; a browser never sends such a
     # name (file systems stop at 255 bytes), and names up to ~900 bytes are cut to 255.
     response = upload(alice_client, course=course, name="y" * 5000 + ".pdf")
