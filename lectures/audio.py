@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -79,29 +79,32 @@ class AudioResult:
 
 
 def extract_audio(
-    source_path: str | os.PathLike[str], dest_path: str | os.PathLike[str]
+    source_path: str | os.PathLike[str],
+    dest_path: str | os.PathLike[str],
+    progress: Callable[[float], None] | None = None,
 ) -> AudioResult:
     """Write the first audio track of ``source_path`` to ``dest_path`` as AAC in MP4.
 
-    Raises :class:`NoAudioStream`, :class:`UnreadableMedia` or :class:`AudioTooShort`;
-    on any failure ``dest_path`` is removed.
+    ``progress`` receives the fraction of the source's audio done (0.0-1.0), when the source
+    says how long it is. Raises :class:`NoAudioStream`, :class:`UnreadableMedia`,
+    :class:`DiskFull` or :class:`AudioTooShort`; on any failure ``dest_path`` is removed.
     """
     dest = Path(dest_path)
     try:
-        return _extract(Path(source_path), dest)
+        return _extract(Path(source_path), dest, progress)
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
 
 
-def _extract(source: Path, dest: Path) -> AudioResult:
+def _extract(source: Path, dest: Path, progress: Callable[[float], None] | None) -> AudioResult:
     try:
         with av.open(str(source), mode="r") as container:
             stream = _audio_stream(container)
             source_codec = stream.codec_context.codec.canonical_name
             declared = _declared_duration(container, stream)
             copied = source_codec == "aac"
-            span = _Span(stream.time_base)
+            span = _Span(stream.time_base, declared, progress)
             with av.open(
                 str(dest), mode="w", format="mp4", options={"movflags": "+faststart"}
             ) as output:
@@ -132,17 +135,27 @@ def _extract(source: Path, dest: Path) -> AudioResult:
 class _Span:
     """The time covered by the packets that went through, in seconds."""
 
-    def __init__(self, time_base: Fraction) -> None:
+    def __init__(
+        self,
+        time_base: Fraction,
+        declared: float | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
         self._time_base = time_base
         self._first: int | None = None
         self._end: int | None = None
+        self._declared = declared
+        self._progress = progress
 
     def track(self, packets: Iterator[av.Packet]) -> Iterator[av.Packet]:
-        for packet in packets:
+        report = self._progress if self._progress and self._declared else None
+        for count, packet in enumerate(packets):
             start = packet.pts if packet.pts is not None else packet.dts
             end = start + (packet.duration or 0)
             self._first = start if self._first is None else min(self._first, start)
             self._end = end if self._end is None else max(self._end, end)
+            if report and count % 64 == 0:  # an AAC packet is ~21 ms: every ~1.4 s of audio
+                report(min(1.0, self.seconds / self._declared))
             yield packet
 
     @property

@@ -77,7 +77,7 @@ def lecture_process(*, lecture_id: uuid.UUID | str) -> str:
             source = scratch / "source"
             fetch_recording(claim.stream_url, source, job.download_progress)
             job.move_to(Status.EXTRACTING, progress=_DOWNLOAD_SHARE, bytes=source.stat().st_size)
-            audio = extract_audio(source, scratch / "audio.m4a")
+            audio = extract_audio(source, scratch / "audio.m4a", job.extraction_progress)
             source.unlink()
             stored_key = audio_storage_key(claim.id)
             job.store_and_complete(scratch / "audio.m4a", stored_key, audio)
@@ -198,10 +198,17 @@ class _Job:
             raise LostClaim
 
     def download_progress(self, fraction: float) -> None:
+        self._report(int(fraction * _DOWNLOAD_SHARE))
+
+    def extraction_progress(self, fraction: float) -> None:
+        # 100 is only ever written with the audio stored: extraction stops at 99.
+        self._report(_DOWNLOAD_SHARE + int(fraction * (99 - _DOWNLOAD_SHARE)))
+
+    def _report(self, progress: int) -> None:
         """Throttled: at most one write a second, and only when the percentage moved."""
         if self.lost.is_set():
             raise LostClaim
-        progress = min(_DOWNLOAD_SHARE, int(fraction * _DOWNLOAD_SHARE))
+        progress = min(99, progress)
         now = time.monotonic()
         if progress > self._progress and now - self._written_at >= 1.0:
             self._update(progress=progress, heartbeat_at=timezone.now())

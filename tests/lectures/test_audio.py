@@ -122,3 +122,14 @@ def test_a_truncated_recording_is_refused_not_completed(media: MediaSet, tmp_pat
         extract_audio(truncated, out)
 
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["h264_aac", "h264_mp3"])
+def test_extraction_reports_its_progress(media: MediaSet, tmp_path: Path, name: str) -> None:
+    seen: list[float] = []
+
+    extract_audio(getattr(media, name), tmp_path / "out.m4a", seen.append)
+
+    assert len(seen) >= 2
+    assert seen == sorted(seen)
+    assert 0 <= seen[0] and seen[-1] <= 1
