@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -18,6 +19,7 @@ from lectures.sources import (
     SourcePolicy,
     SourceTooLarge,
     TransientSourceError,
+    UnsupportedSource,
     download,
     validate_stream_url,
 )
@@ -46,11 +48,31 @@ def fetch_recording(url: str, dest: Path, progress: Progress) -> None:
 
 
 def _fetch_with_panoptodownloader(url: str, dest: Path, progress: Progress) -> None:
-    validate_stream_url(url, source_policy())
+    policy = source_policy()
+    validate_stream_url(url, policy)
+    if _looks_like_hls(url):
+        # The package hands HLS to FFmpeg, which would fetch segments and keys from any
+        # address: only the built-in downloader may take playlists.
+        raise UnsupportedSource("PanoptoDownloader is not used for HLS; use the built-in one")
     package = importlib.import_module("PanoptoDownloader")
+
+    def on_progress(percent: float) -> None:
+        # The package writes as it goes: the size limit is enforced while it streams.
+        if dest.exists() and dest.stat().st_size > policy.max_bytes:
+            raise SourceTooLarge("the recording is larger than LECTURE_MAX_BYTES")
+        progress(min(1.0, float(percent) / 100))
+
     try:
-        package.download(url, str(dest), lambda percent: progress(float(percent) / 100))
+        package.download(url, str(dest), on_progress)
+    except SourceTooLarge:
+        raise
     except Exception as exc:  # the package raises bare exceptions; keep only a short reason
         raise TransientSourceError(f"PanoptoDownloader failed: {type(exc).__name__}") from None
-    if dest.stat().st_size > settings.LECTURE_MAX_BYTES:
+    if not dest.exists():
+        raise TransientSourceError("PanoptoDownloader wrote no file")
+    if dest.stat().st_size > policy.max_bytes:
         raise SourceTooLarge("the recording is larger than LECTURE_MAX_BYTES")
+
+
+def _looks_like_hls(url: str) -> bool:
+    return urlsplit(url).path.lower().endswith(".m3u8")

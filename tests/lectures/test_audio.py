@@ -132,4 +132,5 @@ def test_extraction_reports_its_progress(media: MediaSet, tmp_path: Path, name: 
 
     assert len(seen) >= 2
     assert seen == sorted(seen)
-    assert 0 <= seen[0] and seen[-1] <= 1
+    assert seen[0] >= 0
+    assert seen[-1] <= 1
