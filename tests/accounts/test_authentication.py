@@ -13,9 +13,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from courses.models import Course
+from courses.models import Course, Enrollment
 from tests.auth import SPA_ORIGIN, session_claims, sign
-from tests.factories import UserFactory
+from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -394,6 +394,32 @@ def test_a_cookie_token_is_refused_for_post_from_another_origin(clerk_key, origi
 
     assert_refused(response)
     assert not Course.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["put", "delete"])
+def test_a_cookie_token_is_refused_for_put_and_delete_from_another_origin(clerk_key, method):
+    course = CourseFactory()
+    enrolled = EnrollmentFactory(user=UserFactory(clerk_id="user_alice"), course=course)
+    client = cookie_client(sign(session_claims("user_alice"), clerk_key))
+
+    response = getattr(client, method)(
+        f"/api/courses/{course.id}/enrollment", HTTP_ORIGIN="https://evil.example"
+    )
+
+    assert_refused(response)
+    assert Enrollment.objects.filter(pk=enrolled.pk).exists()
+
+
+@pytest.mark.parametrize("method", ["put", "delete"])
+def test_a_cookie_token_is_accepted_for_put_and_delete_from_the_spa(clerk_key, method):
+    course = CourseFactory()
+    client = cookie_client(sign(session_claims(), clerk_key))
+
+    response = getattr(client, method)(
+        f"/api/courses/{course.id}/enrollment", HTTP_ORIGIN=SPA_ORIGIN
+    )
+
+    assert response.status_code in (201, 204)
 
 
 def test_a_bearer_token_needs_no_origin_for_post(clerk_key):
