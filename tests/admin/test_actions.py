@@ -216,13 +216,16 @@ def test_a_delete_that_rolls_back_keeps_the_files(
     assert all(storage_exists(lecture.audio_storage_key) for lecture in lectures)
 
 
-def test_deleting_a_user_removes_their_documents_files_and_keeps_shared_lectures(
+def test_deleting_a_user_removes_their_documents_and_unshared_lectures_with_files(
     staff_client, django_capture_on_commit_callbacks
 ):
     document = stored_document()
     student = document.owner
-    lecture = completed_lecture()
-    LectureLinkFactory(lecture=lecture, user=student)
+    shared = completed_lecture()
+    LectureLinkFactory(lecture=shared, user=student)
+    classmate_link = LectureLinkFactory(lecture=shared)
+    only_theirs = completed_lecture()
+    LectureLinkFactory(lecture=only_theirs, user=student)
     url = reverse("admin:accounts_user_delete", args=[student.pk])
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -231,6 +234,9 @@ def test_deleting_a_user_removes_their_documents_files_and_keeps_shared_lectures
     assert response.status_code == 302
     assert not Document.objects.exists()
     assert not storage_exists(document.storage_key)
-    assert Lecture.objects.filter(pk=lecture.pk).exists()
-    assert not LectureLink.objects.exists()
-    assert storage_exists(lecture.audio_storage_key)
+    assert Lecture.objects.filter(pk=shared.pk).exists()
+    assert list(LectureLink.objects.all()) == [classmate_link]
+    assert storage_exists(shared.audio_storage_key)
+    # A lecture nobody is linked to any more goes, audio and all.
+    assert not Lecture.objects.filter(pk=only_theirs.pk).exists()
+    assert not storage_exists(only_theirs.audio_storage_key)
