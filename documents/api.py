@@ -15,7 +15,7 @@ from documents.models import Document
 from documents.uploads import read_pdf_upload
 from studybuddy.downloads import IgnoreAcceptNegotiation, stored_file_response
 from studybuddy.exceptions import NotFound
-from studybuddy.openapi import error_responses
+from studybuddy.openapi import FILE_PARAMETERS, error_responses, file_responses
 from studybuddy.validators import parse_uuid
 
 PDF_CONTENT_TYPE = "application/pdf"
@@ -57,15 +57,6 @@ class DocumentFilterSerializer(serializers.Serializer):
 
 
 _COURSE_FILTER = OpenApiParameter("course_id", OpenApiTypes.UUID, description="Only this course.")
-_RANGE = OpenApiParameter(
-    "Range",
-    str,
-    location=OpenApiParameter.HEADER,
-    description="One byte range, e.g. `bytes=0-1023` or `bytes=-500`.",
-)
-_IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match", str, location=OpenApiParameter.HEADER, description="A previous `ETag`."
-)
 
 
 class DocumentViewSet(viewsets.GenericViewSet):
@@ -130,15 +121,8 @@ class DocumentViewSet(viewsets.GenericViewSet):
             "Streamed with `Content-Disposition` (the original name, RFC 6266/5987), an "
             "`ETag` and `Range` support."
         ),
-        parameters=[_RANGE, _IF_NONE_MATCH],
-        responses={
-            (200, PDF_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
-            (206, PDF_CONTENT_TYPE): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The requested byte range."
-            ),
-            304: OpenApiResponse(description="Unchanged since the `If-None-Match` ETag."),
-            **error_responses(404, 416, 503),
-        },
+        parameters=FILE_PARAMETERS,
+        responses=file_responses(PDF_CONTENT_TYPE, "The file."),
     )
     @action(detail=True, methods=["get"], content_negotiation_class=IgnoreAcceptNegotiation)
     def file(self, request: Request, pk: str):

@@ -16,7 +16,7 @@ from lectures import selectors, services
 from lectures.models import Lecture
 from studybuddy.downloads import IgnoreAcceptNegotiation, stored_file_response
 from studybuddy.exceptions import Conflict, NotFound
-from studybuddy.openapi import error_responses
+from studybuddy.openapi import FILE_PARAMETERS, error_responses, file_responses
 from studybuddy.validators import no_control_characters, parse_uuid
 
 
@@ -139,14 +139,9 @@ class LectureViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="The lecture's audio (.m4a)",
-        parameters=[
-            OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="bytes=a-b"),
-        ],
-        responses={
-            (200, "audio/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="The audio."),
-            (206, "audio/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="A range."),
-            **error_responses(404, 409, 416),
-        },
+        description="409 while the lecture is not completed. `Range` and `ETag` supported.",
+        parameters=FILE_PARAMETERS,
+        responses=file_responses("audio/mp4", "The audio.", 409),
     )
     @action(detail=True, methods=["get"], content_negotiation_class=IgnoreAcceptNegotiation)
     def audio(self, request: Request, pk: str) -> HttpResponse:

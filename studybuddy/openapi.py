@@ -1,8 +1,10 @@
-"""Shared pieces of the OpenAPI description: the error bodies every route may answer."""
+"""Shared pieces of the OpenAPI description: the error bodies every route may answer, and
+what the file routes (``stored_file_response``) answer."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 
@@ -16,6 +18,11 @@ class ValidationErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="The messages of each field at fault (also given under the field's name).",
+    )
 
 
 _DESCRIPTIONS = {
@@ -26,7 +33,7 @@ _DESCRIPTIONS = {
     413: "Too large.",
     415: "Unsupported file type.",
     416: "Range not satisfiable.",
-    503: "Not ready.",
+    503: "Temporarily unavailable (storage or queue); try again later.",
 }
 
 
@@ -37,3 +44,30 @@ def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
         serializer = ValidationErrorSerializer if code == 400 else ErrorSerializer
         responses[code] = OpenApiResponse(serializer, description=_DESCRIPTIONS[code])
     return responses
+
+
+FILE_PARAMETERS = [
+    OpenApiParameter(
+        "Range",
+        str,
+        location=OpenApiParameter.HEADER,
+        description="One byte range, e.g. `bytes=0-1023` or `bytes=-500`.",
+    ),
+    OpenApiParameter(
+        "If-None-Match", str, location=OpenApiParameter.HEADER, description="A previous `ETag`."
+    ),
+]
+
+
+def file_responses(content_type: str, description: str, *status_codes: int) -> dict:
+    """Every answer of a file route: the bytes (200), a range (206), unchanged (304), and
+    the errors (416 for an unsatisfiable range, 503 when storage is down, and
+    ``status_codes``)."""
+    return {
+        (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=description),
+        (206, content_type): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The requested byte range."
+        ),
+        304: OpenApiResponse(description="Unchanged since the `If-None-Match` ETag."),
+        **error_responses(404, 416, 503, *status_codes),
+    }
