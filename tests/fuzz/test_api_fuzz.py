@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -26,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.api_operations import documented_operations
 from tests.fuzz.conftest import STREAM_HOST
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
@@ -47,15 +47,7 @@ FUZZ_SETTINGS = settings(
 SESSION_ID = "6b3c1f4e-1f2a-4c5b-9d8e-0a1b2c3d4e5f"
 
 
-def _documented_operations() -> list[str]:
-    """``METHOD /path`` of every operation, from the schema the code generates."""
-    document = SchemaGenerator().get_schema(request=None, public=True)
-    return [
-        f"{method.upper()} {path}" for path, item in document["paths"].items() for method in item
-    ]
-
-
-OPERATIONS = _documented_operations()
+OPERATIONS = [f"{method} {path}" for method, path in documented_operations()]
 
 # Which generated values to swap for real ones, so the fuzzer reaches past the 404s and the
 # "not enrolled" 400s: an index into the existing ids, or None to keep the generated id.
