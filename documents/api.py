@@ -120,7 +120,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
             "`ETag` and `Range` support."
         ),
         parameters=FILE_PARAMETERS,
-        responses=file_responses(PDF_CONTENT_TYPE),
+        responses=file_responses(PDF_CONTENT_TYPE, "The file."),
     )
     @action(detail=True, methods=["get"], content_negotiation_class=IgnoreAcceptNegotiation)
     def file(self, request: Request, pk: str):

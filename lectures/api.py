@@ -139,8 +139,9 @@ class LectureViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="The lecture's audio (.m4a)",
+        description="409 while the lecture is not completed. `Range` and `ETag` supported.",
         parameters=FILE_PARAMETERS,
-        responses=file_responses("audio/mp4", 409),
+        responses=file_responses("audio/mp4", "The audio.", 409),
     )
     @action(detail=True, methods=["get"], content_negotiation_class=IgnoreAcceptNegotiation)
     def audio(self, request: Request, pk: str) -> HttpResponse:

@@ -1,4 +1,5 @@
-"""Shared pieces of the OpenAPI description: the error bodies every route may answer."""
+"""Shared pieces of the OpenAPI description: the error bodies every route may answer, and
+what the file routes (``stored_file_response``) answer."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ class ValidationErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="The messages of each field at fault (also given under the field's name).",
+    )
 
 
 _DESCRIPTIONS = {
@@ -27,7 +33,7 @@ _DESCRIPTIONS = {
     413: "Too large.",
     415: "Unsupported file type.",
     416: "Range not satisfiable.",
-    503: "Not ready.",
+    503: "Temporarily unavailable (storage or queue); try again later.",
 }
 
 
@@ -40,7 +46,6 @@ def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
     return responses
 
 
-# The request headers and answers of every route that serves a stored file.
 FILE_PARAMETERS = [
     OpenApiParameter(
         "Range",
@@ -54,11 +59,12 @@ FILE_PARAMETERS = [
 ]
 
 
-def file_responses(content_type: str, *status_codes: int) -> dict:
-    """200, 206 and 304 for a stored file of ``content_type``, plus the errors of the route
-    (404, 416 and 503 always: missing, a bad range, storage down)."""
+def file_responses(content_type: str, description: str, *status_codes: int) -> dict:
+    """Every answer of a file route: the bytes (200), a range (206), unchanged (304), and
+    the errors (416 for an unsatisfiable range, 503 when storage is down, and
+    ``status_codes``)."""
     return {
-        (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+        (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=description),
         (206, content_type): OpenApiResponse(
             OpenApiTypes.BINARY, description="The requested byte range."
         ),

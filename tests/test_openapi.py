@@ -99,3 +99,33 @@ def test_the_docs_static_files_are_served():
     response = Client().get(script)
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [("/api/lectures/{id}/audio", "audio/mp4"), ("/api/documents/{id}/file", "application/pdf")],
+)
+def test_the_file_routes_document_every_answer_of_a_stored_file(path, content_type):
+    # Found by the API fuzzer: the audio route answered 304 (If-None-Match) undocumented.
+    schema = Client().get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"][path]["get"]
+
+    responses = operation["responses"]
+    assert {"200", "206", "304", "404", "416", "503"} <= set(responses)
+    for status in ("200", "206"):
+        assert responses[status]["content"] == {
+            content_type: {"schema": {"type": "string", "format": "binary"}}
+        }
+    assert {"Range", "If-None-Match"} <= {p["name"] for p in operation["parameters"]}
+
+
+def test_a_400_documents_its_field_errors():
+    schema = Client().get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    body = schema["components"]["schemas"]["ValidationError"]
+
+    assert body["properties"]["errors"] == {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "description": body["properties"]["errors"]["description"],
+    }
+    assert body["required"] == ["code", "detail"]

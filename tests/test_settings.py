@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -108,18 +109,79 @@ def test_a_pem_key_on_one_line_with_escaped_newlines_is_accepted():
     assert result.returncode == 0, result.stderr
 
 
-def test_production_settings_pass_the_deploy_checks():
-    pem = KeyPair.generate("k").public_pem
-    env = {
+DEPLOYMENTS = {
+    "pem-key-local-storage": {},
+    "jwks-s3-cors": {
+        "CLERK_JWT_KEY": "",
+        "CLERK_JWKS_URL": "https://clerk.studybuddy.example/.well-known/jwks.json",
+        "CLERK_AUTHORIZED_PARTIES": "https://app.studybuddy.example",
+        "CORS_ALLOWED_ORIGINS": "https://app.studybuddy.example",
+        "STORAGE_BACKEND": "s3",
+        "AWS_STORAGE_BUCKET_NAME": "studybuddy-files",
+        "TASK_BROKER": "redis",
+    },
+}
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    return {
         **PRODUCTION,
         "SECRET_KEY": "k" * 30 + "Q9x!z" * 10,
-        "CLERK_JWT_KEY": pem,
+        "CLERK_JWT_KEY": KeyPair.generate("k").public_pem,
         "ALLOWED_HOSTS": "api.studybuddy.example",
+        **extra,
     }
 
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+
+@pytest.mark.parametrize("extra", DEPLOYMENTS.values(), ids=DEPLOYMENTS.keys())
+def test_production_settings_pass_the_deploy_checks(extra):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production_env(**extra))
 
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_settings_harden_https_cookies_headers_and_auth():
+    names = [
+        "DEBUG",
+        "DEV_AUTH_ENABLED",
+        "DEV_ROUTES_ENABLED",
+        "SESSION_COOKIE_SECURE",
+        "SESSION_COOKIE_HTTPONLY",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_CONTENT_TYPE_NOSNIFF",
+        "SECURE_REFERRER_POLICY",
+        "X_FRAME_OPTIONS",
+        "PANOPTO_ALLOW_PRIVATE_NETWORKS",
+    ]
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "from corsheaders.conf import conf as cors; "
+        f"values = {{n: getattr(settings, n) for n in {names!r}}}; "
+        "values['CORS_ALLOW_ALL_ORIGINS'] = cors.CORS_ALLOW_ALL_ORIGINS; "
+        "print(json.dumps(values))"
+    )
+
+    result = run_python(code, **production_env())
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "DEBUG": False,
+        "DEV_AUTH_ENABLED": False,
+        "DEV_ROUTES_ENABLED": False,
+        "SESSION_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+        "SECURE_REFERRER_POLICY": "same-origin",
+        "X_FRAME_OPTIONS": "DENY",
+        "CORS_ALLOW_ALL_ORIGINS": False,
+        "PANOPTO_ALLOW_PRIVATE_NETWORKS": False,
+    }
 
 
 def test_without_database_url_the_default_is_the_embedded_sqlite_file():

@@ -407,6 +407,17 @@ def test_the_audio_honours_a_range_request(alice_client, alice):
     assert b"".join(response.streaming_content) == audio[100:200]
 
 
+def test_the_audio_answers_304_to_its_etag(alice_client, alice):
+    # Found by the API fuzzer: the audio route answered a 304 its schema did not document.
+    lecture = completed_lecture(alice)
+    etag = alice_client.get(f"/api/lectures/{lecture.id}/audio")["ETag"]
+
+    response = alice_client.get(f"/api/lectures/{lecture.id}/audio", HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == 304
+    assert response["ETag"] == etag
+
+
 def test_an_unsatisfiable_audio_range_is_416(alice_client, alice):
     lecture = completed_lecture(alice, audio=b"x" * 100)
 
