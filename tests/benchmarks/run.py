@@ -383,7 +383,7 @@ class Bench:
         web_env = {**self.env, "WEB_HOST": "127.0.0.1", "PORT": str(self.web_port)}
         web_env["WEB_CONCURRENCY"] = "2"
         self.web = Service(
-            "web", ["bash", "-c", "exec " + _procfile_command("web")], web_env, logs / "web.log"
+            "web", ["bash", "-c", _procfile_command("web")], web_env, logs / "web.log"
         )
         self.services.append(self.web)
         self.web_base = f"http://127.0.0.1:{self.web_port}"
@@ -394,7 +394,7 @@ class Bench:
         env = {**self.env, "TASK_BROKER": broker}
         worker = Service(
             f"worker-{broker}",
-            ["bash", "-c", "exec " + _procfile_command("worker")],
+            ["bash", "-c", _procfile_command("worker")],
             env,
             self.run_dir / "logs" / f"worker-{broker}.log",
         )
