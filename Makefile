@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint
+.PHONY: install run test bench lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ run: install
 ## The whole suite, on PostgreSQL (DATABASE_URL, default postgresql://postgres@localhost:5432/studybuddy).
 test: install
 	$(BIN)/pytest
+
+## Benchmarks (SPEC section 10) on loopback: prints a table, writes bench-results.json.
+## Uses its own PostgreSQL database (BENCH_DATABASE_URL, default .../studybuddy_bench).
+bench: install
+	$(BIN)/python -m tests.benchmarks
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ safe to show: "invalid token" or "token expired".
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -190,6 +191,12 @@ def _reset_caches(*, setting: str, **kwargs: Any) -> None:
         _dev_private_key = None
 
 
+@functools.lru_cache(maxsize=4)
+def _public_key(pem: str) -> Any:
+    """``CLERK_JWT_KEY`` parsed once: given the PEM text, PyJWT parses it on every call."""
+    return serialization.load_pem_public_key(pem.encode())
+
+
 def _verification_for(header: dict[str, Any]) -> _Verification:
     kid = header.get("kid")
     if settings.DEV_AUTH_ENABLED and kid == DEV_KEY_ID:
@@ -197,7 +204,7 @@ def _verification_for(header: dict[str, Any]) -> _Verification:
     parties = tuple(settings.CLERK_AUTHORIZED_PARTIES)
     issuer = settings.CLERK_ISSUER or None
     if settings.CLERK_JWT_KEY:
-        return _Verification(settings.CLERK_JWT_KEY, issuer, parties)
+        return _Verification(_public_key(settings.CLERK_JWT_KEY), issuer, parties)
     if settings.CLERK_JWKS_URL and isinstance(kid, str) and kid:
         return _Verification(jwks_cache().key_for(kid), issuer, parties)
     raise TokenError()

@@ -43,7 +43,7 @@ from studybuddy.storage import (
     storage_delete,
     storage_delete_quietly,
     storage_exists,
-    storage_save,
+    storage_save_local_file,
 )
 
 logger = logging.getLogger("studybuddy.lectures")
@@ -319,12 +319,12 @@ class AudioNotStored(Exception):
 
 
 def _store(path: Path, key: str) -> str:
-    """Put the audio file in storage under exactly ``key`` (replacing a leftover)."""
+    """Put the audio file in storage under exactly ``key`` (replacing a leftover); on
+    local storage the scratch file is moved there, not copied."""
     try:
         if storage_exists(key):
             storage_delete(key)
-        with path.open("rb") as handle:
-            storage_save(key, handle)
+        storage_save_local_file(key, path)
     except StorageUnavailable as exc:
         raise AudioNotStored from exc
     except OSError as exc:

@@ -8,6 +8,7 @@ Storage failures surface as ``StorageUnavailable`` (503), never as a backend's o
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 from collections.abc import Iterator
 from functools import partial
@@ -48,8 +49,9 @@ def storage_save(key: str, content: IO[bytes]) -> None:
     bug, not a collision to work around.
     """
     storage = get_storage()
+    file = content if isinstance(content, File) else File(content, name=posixpath.basename(key))
     try:
-        saved = storage.save(key, File(content, name=posixpath.basename(key)))
+        saved = storage.save(key, file)
     except Exception as exc:  # any backend error (OSError, botocore) means "not stored"
         logger.error("storage write of %s failed: %s", key, exc)
         storage_delete_quietly(key)  # a partial write (local disk full) must not remain
@@ -57,6 +59,21 @@ def storage_save(key: str, content: IO[bytes]) -> None:
     if saved != key:
         storage_delete_quietly(saved)
         raise StorageUnavailable(f"Storage stored {key!r} as {saved!r}.")
+
+
+class _FinishedFile(File):
+    """A complete file on local disk that its owner gives away: ``FileSystemStorage``
+    moves it into place (a rename on the same file system) instead of copying it."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+
+def storage_save_local_file(key: str, path: str | os.PathLike[str]) -> None:
+    """``storage_save`` for a file the caller no longer needs: on local storage it is
+    moved, not copied, so ``path`` is gone afterwards; on S3 it is uploaded."""
+    with open(path, "rb") as handle:
+        storage_save(key, _FinishedFile(handle, name=posixpath.basename(key)))
 
 
 def storage_delete(key: str) -> None:

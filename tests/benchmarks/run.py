@@ -1,0 +1,809 @@
+"""The benchmark run: real servers on loopback, each figure against a baseline of this run.
+
+Starts, on a database of its own (``BENCH_DATABASE_URL``, default
+``postgresql://postgres@localhost:5432/studybuddy_bench``, dropped and created afresh):
+
+* a static file server for the generated recordings (a CDN stand-in);
+* the web server exactly as the Procfile's ``web`` line starts it (gunicorn, two sync
+  workers), on ``tests.benchmarks.settings``: production settings, Clerk keys generated for
+  the run, plus two baseline views;
+* the worker as the Procfile's ``worker`` line starts it (``manage.py qcluster``).
+
+Then measures the pipeline (MP4 and HLS, 5 and 60 minutes), the upload, the API and the
+queue, prints a table and writes ``bench-results.json``. Everything is bounded: fixed
+repetitions, fixed load durations, time-outs on every wait.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / "var" / "bench"
+RESULTS = ROOT / "bench-results.json"
+DEFAULT_DATABASE_URL = "postgresql://postgres@localhost:5432/studybuddy_bench"
+# A Redis database number of its own, so other qclusters on this Redis never take our tasks.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+PIPELINE_REPEATS = {5: 3, 60: 5}
+UPLOAD_BYTES = 50_000_000
+UPLOAD_REPEATS = 3
+API_SECONDS = 3.0
+API_ROUNDS = 3
+API_THREADS = 4
+API_ROWS = 20
+QUEUE_TASKS = 30
+POLL_SECONDS = 0.05
+JOB_TIMEOUT_SECONDS = 300.0
+
+RATIO_TARGET = 1.3
+WORKER_RSS_TARGET_MB = 200.0
+WORKER_RSS_SPREAD_MB = 20.0
+UPLOAD_RSS_TARGET_MB = 30.0
+API_RATIO_TARGET = 0.5
+MB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    target: str | None = None
+    met: bool | None = None
+
+
+class Report:
+    def __init__(self) -> None:
+        self.figures: list[Figure] = []
+        self.notes: dict[str, Any] = {}
+
+    def add(
+        self,
+        name: str,
+        value: float,
+        unit: str,
+        target: str | None = None,
+        met: bool | None = None,
+    ) -> None:
+        figure = Figure(name, round(value, 3), unit, target, met)
+        self.figures.append(figure)
+        print(f"  {_row(figure)}", flush=True)
+
+    def table(self) -> str:
+        header = f"{'figure':<58} {'value':>10} {'unit':<7} {'target':<10} met"
+        lines = [header, "-" * len(header)]
+        lines += [_row(f) for f in self.figures]
+        return "\n".join(lines)
+
+
+def _row(figure: Figure) -> str:
+    met = {True: "yes", False: "NO", None: ""}[figure.met]
+    return f"{figure.name:<58} {figure.value:>10g} {figure.unit:<7} {figure.target or '':<10} {met}"
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = psutil.virtual_memory().total / 1024**3
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {memory:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Service:
+    """A child process in its own session, with its output in a log file."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.log_path = log
+        self._log = log.open("ab")
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+class TreeSampler:
+    """Samples the RSS of a process and all its descendants every ``interval`` seconds,
+    keeping each process's peak."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.peaks: dict[int, int] = {}
+        self.first: dict[int, int] = {}
+        self.peak_total = 0
+
+    def _sample(self) -> None:
+        total = 0
+        try:
+            processes = [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return
+        with self._lock:
+            for process in processes:
+                try:
+                    rss = process.memory_info().rss
+                except psutil.Error:
+                    continue
+                total += rss
+                self.first.setdefault(process.pid, rss)
+                self.peaks[process.pid] = max(self.peaks.get(process.pid, 0), rss)
+            self.peak_total = max(self.peak_total, total)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> TreeSampler:
+        self._sample()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join()
+        self._sample()
+
+    def max_peak(self) -> int:
+        return max(self.peaks.values(), default=0)
+
+    def max_growth(self, pids: list[int] | None = None) -> int:
+        chosen = pids if pids is not None else list(self.peaks)
+        return max((self.peaks[p] - self.first[p] for p in chosen if p in self.first), default=0)
+
+
+def _procfile_command(kind: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{kind}:"):
+            return line.split(":", 1)[1].strip()
+    raise SystemExit(f"Procfile has no {kind} line")
+
+
+def _timed(command: list[str], **kwargs: Any) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, **kwargs)
+    return time.perf_counter() - started
+
+
+def _wait_until(condition: Callable[[], Any], *, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(POLL_SECONDS)
+    raise SystemExit(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+# --------------------------------------------------------------------------- HTTP client
+
+
+class Api:
+    """The API as a client sees it, with a session token of the benchmark's user."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.token = token
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.base + path,
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+# --------------------------------------------------------------------------- the run
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.report = Report()
+        self.run_dir = WORK / "run"
+        self.media_dir = WORK / "media"
+        self.services: list[Service] = []
+        self.env: dict[str, str] = {}
+        self.ffmpeg = ""
+
+    # -- set-up
+
+    def setup(self) -> None:
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        for name in ("media-root", "scratch", "logs", "baseline"):
+            (self.run_dir / name).mkdir(parents=True)
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public_pem = (
+            self.signing_key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        self.database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+        self.redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+        self.env = {
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "LANG": "C.UTF-8",
+            "DJANGO_SETTINGS_MODULE": "tests.benchmarks.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-only-" + uuid.uuid4().hex * 2,
+            "DATABASE_URL": self.database_url,
+            "CLERK_JWT_KEY": public_pem,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "MEDIA_ROOT": str(self.run_dir / "media-root"),
+            "DOWNLOAD_TEMP_DIR": str(self.run_dir / "scratch"),
+            "PANOPTO_ALLOWED_HOSTS": "127.0.0.1",
+            "PANOPTO_ALLOW_PRIVATE_NETWORKS": "true",
+            "TASK_BROKER": "orm",
+            "REDIS_URL": self.redis_url,
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        }
+        os.environ.update(self.env)
+        import django
+
+        django.setup()
+        import imageio_ffmpeg
+
+        self.ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+        self._create_database()
+
+    def _create_database(self) -> None:
+        import psycopg
+        from django.conf import settings
+        from django.core.management import call_command
+
+        name = settings.DATABASES["default"]["NAME"]
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+            raise SystemExit(f"unexpected database name {name!r}")
+        admin_url = self.database_url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        call_command("migrate", verbosity=0)
+        self.database_name = name
+
+    def drop_database(self) -> None:
+        import psycopg
+        from django.db import connections
+
+        connections.close_all()
+        admin_url = self.database_url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.database_name}" WITH (FORCE)')
+
+    def token(self, sub: str) -> str:
+        import jwt
+
+        now = int(time.time())
+        claims = {
+            "sub": sub,
+            "sid": f"sess_{uuid.uuid4().hex}",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "email": f"{sub}@example.com",
+        }
+        return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": "bench"})
+
+    def user_with_course(self, sub: str, code: str) -> tuple[Any, Any]:
+        from accounts.services import user_get_or_create_from_clerk
+        from courses.models import Course, Enrollment
+
+        user = user_get_or_create_from_clerk(clerk_id=sub, email=f"{sub}@example.com")
+        course = Course.objects.create(code=code, title=f"Benchmark {code}")
+        Enrollment.objects.create(user=user, course=course)
+        return user, course
+
+    def start_services(self) -> None:
+        logs = self.run_dir / "logs"
+        files = Service(
+            "files",
+            [sys.executable, "-m", "tests.benchmarks.fileserver", str(self.media_dir)],
+            self.env,
+            logs / "files.log",
+        )
+        self.services.append(files)
+        port = _wait_until(
+            lambda: files.log_path.read_text().strip(), timeout=10, what="the file server"
+        )
+        self.files_base = f"http://127.0.0.1:{int(port)}"
+
+        self.web_port = _free_port()
+        web_env = {**self.env, "WEB_HOST": "127.0.0.1", "PORT": str(self.web_port)}
+        web_env["WEB_CONCURRENCY"] = "2"
+        self.web = Service(
+            "web", ["bash", "-c", _procfile_command("web")], web_env, logs / "web.log"
+        )
+        self.services.append(self.web)
+        self.web_base = f"http://127.0.0.1:{self.web_port}"
+        _wait_until(self._web_ready, timeout=60, what="gunicorn")
+        self.worker = self.start_worker("orm")
+
+    def start_worker(self, broker: str) -> Service:
+        env = {**self.env, "TASK_BROKER": broker}
+        worker = Service(
+            f"worker-{broker}",
+            ["bash", "-c", _procfile_command("worker")],
+            env,
+            self.run_dir / "logs" / f"worker-{broker}.log",
+        )
+        self.services.append(worker)
+        # The cluster is ready when its worker processes exist.
+        _wait_until(
+            lambda: len(psutil.Process(worker.pid).children(recursive=True)) >= 3,
+            timeout=60,
+            what="qcluster",
+        )
+        time.sleep(1.0)
+        return worker
+
+    def _web_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.web_base}/healthz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def stop_services(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        self.services.clear()
+
+    # -- pipeline
+
+    def pipeline(self, lectures: dict) -> None:
+        from tests.benchmarks.media import media_summary
+
+        user, course = self.user_with_course("user_bench_pipeline", "BENCH 100")
+        api = Api(self.web_base, self.token(user.clerk_id))
+        for minutes, lecture in sorted(lectures.items()):
+            self.report.notes[f"lecture_{minutes}min"] = {
+                "mp4": media_summary(lecture.mp4),
+                "hls_segments": len(lecture.hls_segments),
+            }
+        peaks: dict[int, float] = {}
+        for kind in ("mp4", "hls"):
+            for minutes, lecture in sorted(lectures.items()):
+                repeats = PIPELINE_REPEATS[minutes]
+                base_times, job_times, job_peaks, breakdowns = [], [], [], []
+                for _ in range(repeats):
+                    base_times.append(self._baseline(kind, lecture))
+                    seconds, peak, breakdown = self._pipeline_once(kind, lecture, api, course)
+                    job_times.append(seconds)
+                    job_peaks.append(peak)
+                    breakdowns.append(breakdown)
+                base, job = statistics.median(base_times), statistics.median(job_times)
+                label = f"pipeline {kind.upper()} {minutes} min"
+                self.report.notes[label] = {
+                    "baseline_seconds": base_times,
+                    "pipeline_seconds": job_times,
+                    "worker_peak_rss_mb": job_peaks,
+                    "stages": breakdowns,
+                }
+                self.report.add(f"{label}: baseline (curl + ffmpeg -c:a copy)", base, "s")
+                self.report.add(f"{label}: request -> completed", job, "s")
+                ratio = job / base
+                target = minutes == 60
+                self.report.add(
+                    f"{label}: ratio to baseline",
+                    ratio,
+                    "x",
+                    f"<= {RATIO_TARGET}" if target else None,
+                    ratio <= RATIO_TARGET if target else None,
+                )
+                if kind == "mp4":
+                    peaks[minutes] = max(job_peaks)
+                    self.report.add(
+                        f"worker peak RSS, {minutes} min MP4",
+                        peaks[minutes],
+                        "MB",
+                        f"< {WORKER_RSS_TARGET_MB:g}",
+                        peaks[minutes] < WORKER_RSS_TARGET_MB,
+                    )
+                else:
+                    self.report.add(
+                        f"worker peak RSS, {minutes} min HLS",
+                        max(job_peaks),
+                        "MB",
+                        f"< {WORKER_RSS_TARGET_MB:g}",
+                        max(job_peaks) < WORKER_RSS_TARGET_MB,
+                    )
+            if kind == "mp4" and len(peaks) == 2:
+                spread = abs(peaks[60] - peaks[5])
+                self.report.add(
+                    "worker peak RSS, 60 min minus 5 min",
+                    spread,
+                    "MB",
+                    f"<= {WORKER_RSS_SPREAD_MB:g}",
+                    spread <= WORKER_RSS_SPREAD_MB,
+                )
+
+    def _baseline(self, kind: str, lecture: Any) -> float:
+        """By hand: ``curl -o`` the recording (HLS: the playlist and every segment, one
+        curl, one connection), then ``ffmpeg -vn -c:a copy``."""
+        work = self.run_dir / "baseline"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        relative = lecture.mp4.relative_to(self.media_dir).as_posix()
+        started = time.perf_counter()
+        if kind == "mp4":
+            source = work / "source.mp4"
+            subprocess.run(
+                ["curl", "-sSf", "-o", str(source), f"{self.files_base}/{relative}"], check=True
+            )
+        else:
+            prefix = lecture.hls_dir.relative_to(self.media_dir).as_posix()
+            names = ["index.m3u8", *lecture.hls_segments]
+            config = work / "curl.conf"
+            config.write_text(
+                "".join(
+                    f'url = "{self.files_base}/{prefix}/{n}"\noutput = "{work / n}"\n'
+                    for n in names
+                )
+            )
+            subprocess.run(["curl", "-sSf", "-K", str(config)], check=True)
+            source = work / "index.m3u8"
+        subprocess.run(
+            [
+                self.ffmpeg,
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(source),
+                "-vn",
+                "-c:a",
+                "copy",
+                str(work / "audio.m4a"),
+            ],
+            check=True,
+        )
+        elapsed = time.perf_counter() - started
+        shutil.rmtree(work, ignore_errors=True)
+        return elapsed
+
+    def _pipeline_once(
+        self, kind: str, lecture: Any, api: Api, course: Any
+    ) -> tuple[float, float, dict]:
+        path = lecture.mp4 if kind == "mp4" else lecture.hls_playlist
+        stream_url = f"{self.files_base}/{path.relative_to(self.media_dir).as_posix()}"
+        session = uuid.uuid4()
+        body = {
+            "course_id": str(course.id),
+            "panopto_url": f"https://bench.hosted.panopto.com/Panopto/Pages/Viewer.aspx?id={session}",
+            "stream_url": stream_url,
+            "title": f"{lecture.minutes} min {kind}",
+        }
+        with TreeSampler(self.worker.pid) as sampler:
+            started = time.perf_counter()
+            status, created = api.request("POST", "/api/lectures/download", body)
+            if status != 202:
+                raise SystemExit(f"download request answered {status}: {created}")
+            lecture_id = created["id"]
+
+            def finished() -> dict | None:
+                _status, state = api.request("GET", f"/api/lectures/{lecture_id}/status")
+                return state if state["status"] in ("completed", "failed") else None
+
+            state = _wait_until(finished, timeout=JOB_TIMEOUT_SECONDS, what="the lecture job")
+            elapsed = time.perf_counter() - started
+        if state["status"] != "completed":
+            raise SystemExit(f"lecture job failed: {state['error_message']}")
+        return elapsed, sampler.max_peak() / MB, self._stages(lecture_id)
+
+    def _stages(self, lecture_id: str) -> dict:
+        """Seconds at each transition, from the worker's structured log lines."""
+        stages: dict[str, float] = {}
+        pattern = re.compile(rf"lecture={lecture_id} from=(\S+) to=(\S+).*?seconds=([\d.]+)")
+        for line in self.worker.log_path.read_text().splitlines():
+            match = pattern.search(line)
+            if match:
+                stages[f"{match.group(1)}->{match.group(2)}"] = float(match.group(3))
+        return stages
+
+    # -- upload
+
+    def upload(self) -> None:
+        user, course = self.user_with_course("user_bench_upload", "BENCH 200")
+        token = self.token(user.clerk_id)
+        work = self.run_dir / "upload"
+        work.mkdir()
+
+        def pdf(name: str, size: int) -> Path:
+            path = work / name
+            with path.open("wb") as out:
+                out.write(b"%PDF-1.7\n")
+                out.write(os.urandom(size - 9))
+            return path
+
+        def post(url: str, path: Path, auth: bool) -> float:
+            command = ["curl", "-sS", "-o", str(work / "answer.json"), "-w", "%{http_code}"]
+            command += ["-H", "Expect:"]
+            if auth:
+                command += ["-H", f"Authorization: Bearer {token}"]
+            command += ["-F", f"course_id={course.id}", "-F", f"file=@{path};type=application/pdf"]
+            started = time.perf_counter()
+            answer = subprocess.run(
+                [*command, url], check=True, capture_output=True, text=True
+            ).stdout
+            elapsed = time.perf_counter() - started
+            if answer not in ("200", "201"):
+                detail = (work / "answer.json").read_text()[:300]
+                raise SystemExit(f"upload to {url} answered {answer}: {detail}")
+            return elapsed
+
+        upload_url = f"{self.web_base}/api/documents/upload"
+        discard_url = f"{self.web_base}/bench/discard"
+        # Warm both gunicorn workers up (imports, first connections) before measuring.
+        for i in range(6):
+            post(upload_url, pdf(f"warm-{i}.pdf", 200_000), True)
+            post(discard_url, work / f"warm-{i}.pdf", False)
+        web_workers = [p.pid for p in psutil.Process(self.web.pid).children(recursive=True)]
+        base_times, upload_times, growths = [], [], []
+        for i in range(UPLOAD_REPEATS):
+            path = pdf(f"upload-{i}.pdf", UPLOAD_BYTES)
+            base_times.append(post(discard_url, path, False))
+            with TreeSampler(self.web.pid, interval=0.01) as sampler:
+                upload_times.append(post(upload_url, path, True))
+            growths.append(sampler.max_growth(web_workers) / MB)
+            path.unlink()
+        base, job = statistics.median(base_times), statistics.median(upload_times)
+        self.report.notes["upload"] = {
+            "baseline_seconds": base_times,
+            "upload_seconds": upload_times,
+            "rss_growth_mb": growths,
+        }
+        self.report.add("upload 50 MB PDF: baseline (curl to a discarding view)", base, "s")
+        self.report.add("upload 50 MB PDF: POST /api/documents/upload", job, "s")
+        self.report.add("upload 50 MB PDF: ratio to baseline", job / base, "x")
+        growth = max(growths)
+        self.report.add(
+            "upload 50 MB PDF: web worker RSS growth (max of runs)",
+            growth,
+            "MB",
+            f"< {UPLOAD_RSS_TARGET_MB:g}",
+            growth < UPLOAD_RSS_TARGET_MB,
+        )
+
+    # -- API
+
+    def api_throughput(self) -> None:
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from lectures.models import Lecture, LectureLink
+
+        user, course = self.user_with_course("user_bench_api", "BENCH 300")
+        token = self.token(user.clerk_id)
+        lectures = []
+        for i in range(API_ROWS):
+            session = uuid.uuid4()
+            lecture = Lecture.objects.create(
+                course=course,
+                panopto_session_id=str(session),
+                panopto_url=f"https://bench.hosted.panopto.com/Panopto/Pages/Viewer.aspx?id={session}",
+                stream_url="https://bench.cloudfront.net/x.mp4",
+                title=f"Lecture {i}",
+                status=Lecture.Status.COMPLETED,
+                progress=100,
+            )
+            LectureLink.objects.create(user=user, lecture=lecture)
+            lectures.append(lecture)
+
+        # Queries per list request with 1 row and with 20: the same number, or N+1.
+        client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+        counts = {}
+        for limit in (1, API_ROWS):
+            client.get(f"/api/lectures?limit={limit}")
+            with CaptureQueriesContext(connection) as queries:
+                answer = client.get(f"/api/lectures?limit={limit}")
+            assert answer.status_code == 200, answer.content
+            counts[limit] = len(queries)
+        self.report.add("queries per GET /api/lectures, 1 row", counts[1], "queries")
+        self.report.add(
+            f"queries per GET /api/lectures, {API_ROWS} rows",
+            counts[API_ROWS],
+            "queries",
+            "same as 1 row",
+            counts[API_ROWS] == counts[1],
+        )
+
+        targets = {
+            "bare Django JSON view": (f"{self.web_base}/bench/json", None),
+            "GET /api/lectures/{id}/status": (
+                f"{self.web_base}/api/lectures/{lectures[0].id}/status",
+                token,
+            ),
+            f"GET /api/lectures ({API_ROWS} rows)": (f"{self.web_base}/api/lectures", token),
+        }
+        # Rounds interleave the endpoints so that a burst of other load on the machine
+        # hits all of them alike; each endpoint's figure is its median round.
+        rounds: dict[str, list[float]] = {name: [] for name in targets}
+        for _round in range(API_ROUNDS):
+            for name, (url, auth) in targets.items():
+                command = [sys.executable, "-m", "tests.benchmarks.load", "--url", url]
+                command += ["--threads", str(API_THREADS), "--seconds", str(API_SECONDS)]
+                if auth:
+                    command += ["--token", auth]
+                out = subprocess.run(
+                    command, check=True, capture_output=True, text=True, timeout=120, cwd=ROOT
+                ).stdout
+                result = json.loads(out)
+                if result["errors"] or not result["requests"]:
+                    raise SystemExit(f"load on {name}: {result}")
+                rounds[name].append(result["rps"])
+        self.report.notes["api_rps_rounds"] = rounds
+        rps = {name: statistics.median(values) for name, values in rounds.items()}
+        for name, value in rps.items():
+            self.report.add(f"API {name}", value, "req/s")
+        bare = rps["bare Django JSON view"]
+        for name in list(targets)[1:]:
+            ratio = rps[name] / bare
+            self.report.add(
+                f"API {name}: ratio to bare view",
+                ratio,
+                "x",
+                f">= {API_RATIO_TARGET}",
+                ratio >= API_RATIO_TARGET,
+            )
+
+    # -- queue
+
+    def queue_latency(self) -> None:
+        for broker in ("orm", "redis"):
+            if broker != "orm":
+                self.worker.stop()
+                self.services.remove(self.worker)
+                self.worker = self.start_worker(broker)
+            env = {**self.env, "TASK_BROKER": broker}
+            out = subprocess.run(
+                [sys.executable, "-m", "tests.benchmarks.queue_latency", str(QUEUE_TASKS)],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
+                timeout=QUEUE_TASKS * 35,
+            ).stdout
+            latencies = sorted(json.loads(out.strip().splitlines()[-1]))
+            self.report.notes[f"queue_{broker}_seconds"] = latencies
+            median = statistics.median(latencies) * 1000
+            p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)] * 1000
+            self.report.add(f"queue {broker} broker: enqueue -> start, median", median, "ms")
+            self.report.add(f"queue {broker} broker: enqueue -> start, p95", p95, "ms")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    from tests.benchmarks.media import generate_lectures
+
+    started = time.perf_counter()
+    bench = Bench()
+    load_before = os.getloadavg()
+    print(f"machine: {machine()}", flush=True)
+    print(f"load average before: {load_before[0]:.2f} (1 min)", flush=True)
+    if load_before[0] > (os.cpu_count() or 1) / 2:
+        print("  note: the machine is busy; figures will be noisier than on an idle one")
+    try:
+        print("generating lectures (reused from var/bench/media when present) ...", flush=True)
+        t0 = time.perf_counter()
+        lectures = generate_lectures(WORK / "media")
+        print(f"  done in {time.perf_counter() - t0:.1f} s", flush=True)
+        bench.setup()
+        bench.start_services()
+        sections = (
+            ("pipeline", lambda: bench.pipeline(lectures)),
+            ("upload", bench.upload),
+            ("api", bench.api_throughput),
+            ("queue", bench.queue_latency),
+        )
+        only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+        for name, section in sections:
+            if only and name not in only:
+                continue
+            print(f"{name} ...", flush=True)
+            section()
+    finally:
+        bench.stop_services()
+        if getattr(bench, "database_name", None):
+            bench.drop_database()
+    report = bench.report
+    print()
+    print(report.table())
+    unmet = [f.name for f in report.figures if f.met is False]
+    total = time.perf_counter() - started
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "machine": machine(),
+                "figures": [asdict(f) for f in report.figures],
+                "load_average": {"before": load_before, "after": os.getloadavg()},
+                "details": report.notes,
+                "seconds": round(total, 1),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"\n{len(report.figures)} figures in {total:.0f} s; written to {RESULTS.name}")
+    print("targets not met: " + (", ".join(unmet) if unmet else "none"))
