@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import threading
+import time
+from typing import Any
+
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.signals import setting_changed
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from accounts.models import User
 
@@ -25,7 +33,11 @@ def user_get_or_create_from_clerk(
         "first_name": (first_name or "")[:_NAME_MAX],
         "last_name": (last_name or "")[:_NAME_MAX],
     }
-    user = User.objects.filter(clerk_id=clerk_id).first()
+    user = _user_cache.get(clerk_id)
+    # A hit never re-enters the cache: the TTL counts from the read of the row.
+    from_database = user is None
+    if from_database:
+        user = User.objects.filter(clerk_id=clerk_id).first()
     if user is None:
         try:
             with transaction.atomic():
@@ -39,8 +51,71 @@ def user_get_or_create_from_clerk(
     if changed:
         for name in changed:
             setattr(user, name, profile[name])
+        # The save drops the entry; a copy that came from the cache is not put back, so
+        # the next request reads the row afresh.
         user.save(update_fields=changed)
+    # Not inside a transaction: a row that might yet be rolled back is never cached.
+    if from_database and not connection.in_atomic_block:
+        _user_cache.put(clerk_id, user)
     return user
+
+
+class _UserCache:
+    """Recently seen Clerk users of this process, for ``CLERK_USER_CACHE_SECONDS``.
+
+    Saves the user query on every authenticated request. A save or delete of a user in
+    this process drops its entry at once; in other processes the entry lives out its TTL,
+    which therefore bounds how long a deactivated user is still let in. Callers get a copy,
+    so nothing a request does to its ``request.user`` reaches the cache.
+    """
+
+    _MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, User]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, clerk_id: str) -> User | None:
+        entry = self._entries.get(clerk_id)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return copy.copy(entry[1])
+
+    def put(self, clerk_id: str, user: User) -> None:
+        ttl = settings.CLERK_USER_CACHE_SECONDS
+        if ttl <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if len(self._entries) >= self._MAX_ENTRIES:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                if len(self._entries) >= self._MAX_ENTRIES:
+                    self._entries.clear()
+            self._entries[clerk_id] = (now + ttl, copy.copy(user))
+
+    def drop(self, clerk_id: str | None) -> None:
+        if clerk_id:
+            with self._lock:
+                self._entries.pop(clerk_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_user_cache = _UserCache()
+
+
+@receiver(post_save, sender=User)
+@receiver(post_delete, sender=User)
+def _forget_cached_user(*, instance: User, **kwargs: Any) -> None:
+    _user_cache.drop(instance.clerk_id)
+
+
+@receiver(setting_changed)
+def _reset_user_cache(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CLERK_USER_CACHE_SECONDS":
+        _user_cache.clear()
 
 
 def user_is_api_admin(user: User) -> bool:

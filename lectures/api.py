@@ -43,11 +43,14 @@ class LectureSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LectureStatusSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Lecture
-        fields = ["id", "status", "progress", "error_message", "updated_at"]
-        read_only_fields = fields
+class LectureStatusSerializer(serializers.Serializer):
+    # Declared, not a ModelSerializer: that one rebuilds its fields from the model on every
+    # request, and clients poll this route.
+    id = serializers.UUIDField(read_only=True)
+    status = serializers.ChoiceField(choices=Lecture.Status.choices, read_only=True)
+    progress = serializers.IntegerField(read_only=True)
+    error_message = serializers.CharField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
 class LectureDownloadSerializer(serializers.Serializer):
@@ -135,7 +138,13 @@ class LectureViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], url_path="status", url_name="status")
     def status_(self, request: Request, pk: str) -> Response:
-        return Response(LectureStatusSerializer(self._lecture(request, pk)).data)
+        lecture_id = parse_uuid(pk)
+        lecture = lecture_id and selectors.lecture_status_for_user(
+            user=request.user, lecture_id=lecture_id
+        )
+        if not lecture:
+            raise NotFound()
+        return Response(LectureStatusSerializer(lecture).data)
 
     @extend_schema(
         summary="The lecture's audio (.m4a)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -32,6 +33,17 @@ def lecture_get_for_user(
     if admin_override and user_is_api_admin(user):
         return Lecture.objects.filter(pk=lecture_id).first()
     return lecture_list_for_user(user=user).filter(pk=lecture_id).first()
+
+
+def lecture_status_for_user(*, user: User, lecture_id: uuid.UUID) -> dict[str, Any] | None:
+    """The status fields of the lecture if ``user`` is linked to it, as a dict: one query
+    on the primary key and the link's unique index, no model instance."""
+    return (
+        Lecture.objects.filter(pk=lecture_id, links__user=user)
+        .values("id", "status", "progress", "error_message", "updated_at")
+        .order_by()
+        .first()
+    )
 
 
 def lecture_list_all() -> QuerySet[Lecture]:

@@ -225,6 +225,9 @@ if CLERK_JWKS_URL:
 CLERK_ISSUER = env_str("CLERK_ISSUER")
 CLERK_AUTHORIZED_PARTIES = env_list("CLERK_AUTHORIZED_PARTIES")
 CLERK_LEEWAY_SECONDS = env_int("CLERK_LEEWAY_SECONDS", 5, minimum=0)
+# How long a process reuses a user row it has read for a token's sub (0: never). Also the
+# bound on how long a user deactivated in another process keeps access.
+CLERK_USER_CACHE_SECONDS = env_int("CLERK_USER_CACHE_SECONDS", 5, minimum=0)
 # How long a JWKS fetch may take, how often an unknown kid may trigger a re-fetch, how
 # long an unknown kid is remembered as unknown, and how long a failed fetch is not retried.
 CLERK_JWKS_TIMEOUT_SECONDS = 3.0

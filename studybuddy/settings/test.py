@@ -13,3 +13,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Serve app static files (admin, Swagger UI) without a collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Test transactions roll back, so a cached user row could outlive its test; the tests of
+# the cache turn it on themselves.
+CLERK_USER_CACHE_SECONDS = 0
