@@ -119,8 +119,7 @@ class JwksCache:
 
     def _fetch(self) -> None:
         self._generation += 1
-        if self._loaded:
-            self._last_refetch = time.monotonic()
+        refetch = self._loaded
         try:
             keys = self._download()
         except (httpx.HTTPError, ValueError, jwt.PyJWKError) as exc:
@@ -130,6 +129,9 @@ class JwksCache:
         self._keys = keys
         self._unknown_until.clear()
         self._loaded = True
+        if refetch:
+            # Only a successful re-fetch starts the wait; a failed one has its own back-off.
+            self._last_refetch = time.monotonic()
         self._good_generation = self._generation
 
     def _download(self) -> dict[str, Any]:

@@ -1,9 +1,10 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
-from courses.models import Course, Enrollment
+from courses.models import Course, Enrollment, normalise_course_code
 from documents.models import Document
 from lectures.models import Lecture
 
@@ -64,8 +65,23 @@ class AddEnrollmentInline(admin.TabularInline):
         return self.has_add_permission(request, obj)
 
 
+class CourseForm(forms.ModelForm):
+    class Meta:
+        model = Course
+        fields = ["code", "title", "instructor", "is_official"]
+
+    def clean_code(self) -> str:
+        # Normalised before the unique check, so `csc  173` collides with `CSC 173` here
+        # (a clear form error) rather than in the database.
+        code = normalise_course_code(self.cleaned_data["code"])
+        if not code:
+            raise forms.ValidationError("The code cannot be blank.")
+        return code
+
+
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
+    form = CourseForm
     list_display = (
         "code",
         "title",

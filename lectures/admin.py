@@ -239,6 +239,13 @@ class LectureLinkAdmin(admin.ModelAdmin):
     readonly_fields = ("id", "created_at")
     fields = ("id", "user", "lecture", "created_at")
 
+    def get_readonly_fields(self, request: HttpRequest, obj: LectureLink | None = None):
+        # Re-pointing a link would strand its old lecture without the last-link clean-up:
+        # a link is added or deleted, never moved.
+        if obj is not None:
+            return (*self.readonly_fields, "user", "lecture")
+        return self.readonly_fields
+
     @admin.display(description="Clerk id", ordering="user__clerk_id")
     def user_clerk_id(self, link: LectureLink) -> str:
         return link.user.clerk_id or "—"

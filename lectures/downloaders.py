@@ -56,17 +56,25 @@ def _fetch_with_panoptodownloader(url: str, dest: Path, progress: Progress) -> N
         raise UnsupportedSource("PanoptoDownloader is not used for HLS; use the built-in one")
     package = importlib.import_module("PanoptoDownloader")
 
+    # Errors our own callback raised (too large, the job's claim lost) must come out as
+    # they are, whatever the package wraps them in.
+    stop: list[Exception] = []
+
     def on_progress(percent: float) -> None:
-        # The package writes as it goes: the size limit is enforced while it streams.
-        if dest.exists() and dest.stat().st_size > policy.max_bytes:
-            raise SourceTooLarge("the recording is larger than LECTURE_MAX_BYTES")
-        progress(min(1.0, float(percent) / 100))
+        try:
+            # The package writes as it goes: the size limit is enforced while it streams.
+            if dest.exists() and dest.stat().st_size > policy.max_bytes:
+                raise SourceTooLarge("the recording is larger than LECTURE_MAX_BYTES")
+            progress(min(1.0, float(percent) / 100))
+        except Exception as exc:
+            stop.append(exc)
+            raise
 
     try:
         package.download(url, str(dest), on_progress)
-    except SourceTooLarge:
-        raise
     except Exception as exc:  # the package raises bare exceptions; keep only a short reason
+        if stop:
+            raise stop[0] from None
         raise TransientSourceError(f"PanoptoDownloader failed: {type(exc).__name__}") from None
     if not dest.exists():
         raise TransientSourceError("PanoptoDownloader wrote no file")

@@ -68,11 +68,12 @@ def lecture_process(*, lecture_id: uuid.UUID | str) -> str:
     if claim is None:
         return "skipped"
     job = _Job(claim)
-    scratch = Path(
-        tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{claim.id}-", dir=settings.DOWNLOAD_TEMP_DIR)
-    )
+    scratch: Path | None = None
     stored_key = ""
     try:
+        scratch = Path(
+            tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{claim.id}-", dir=settings.DOWNLOAD_TEMP_DIR)
+        )
         with _Heartbeat(job):
             source = scratch / "source"
             fetch_recording(claim.stream_url, source, job.download_progress)
@@ -104,7 +105,8 @@ def lecture_process(*, lecture_id: uuid.UUID | str) -> str:
         job.fail("internal error while processing the recording")
         raise
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 # --- Claiming ---------------------------------------------------------------------------

@@ -231,8 +231,9 @@ def lecture_remove_for_user(*, user: User, lecture: Lecture) -> None:
         if not deleted:
             raise NotFound()
         if not LectureLink.objects.filter(lecture=locked).exists():
+            lecture_id = locked.id  # delete() clears the primary key
             locked.delete()
-            log_transition(locked.id, locked.status, "deleted", reason="last link removed")
+            log_transition(lecture_id, locked.status, "deleted", reason="last link removed")
 
 
 def lecture_delete_if_unlinked(*, lecture_id: uuid.UUID) -> bool:
@@ -244,11 +245,12 @@ def lecture_delete_if_unlinked(*, lecture_id: uuid.UUID) -> bool:
         if locked is None or LectureLink.objects.filter(lecture=locked).exists():
             return False
         locked.delete()
-        log_transition(locked.id, locked.status, "deleted", reason="no links left")
+        log_transition(lecture_id, locked.status, "deleted", reason="no links left")
     return True
 
 
 def lecture_delete(*, lecture: Lecture) -> None:
     """Delete the lecture, its links and (after commit) its audio."""
+    lecture_id = lecture.id  # delete() clears the primary key
     lecture.delete()
-    log_transition(lecture.id, lecture.status, "deleted")
+    log_transition(lecture_id, lecture.status, "deleted")

@@ -21,4 +21,6 @@ def delete_audio(sender, instance: Lecture, **kwargs) -> None:
 def delete_unlinked_lecture(sender, instance: LectureLink, **kwargs) -> None:
     # A link can go without the API's unlink (a user deleted, a link removed in the admin):
     # the lecture must not outlive its last link.
-    transaction.on_commit(partial(lecture_delete_if_unlinked, lecture_id=instance.lecture_id))
+    transaction.on_commit(
+        partial(lecture_delete_if_unlinked, lecture_id=instance.lecture_id), robust=True
+    )

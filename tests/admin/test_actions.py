@@ -240,3 +240,38 @@ def test_deleting_a_user_removes_their_documents_and_unshared_lectures_with_file
     # A lecture nobody is linked to any more goes, audio and all.
     assert not Lecture.objects.filter(pk=only_theirs.pk).exists()
     assert not storage_exists(only_theirs.audio_storage_key)
+
+
+def test_a_lecture_link_cannot_be_moved_to_another_lecture(staff_client):
+    link = LectureLinkFactory()
+    other = LectureFactory()
+    url = reverse("admin:lectures_lecturelink_change", args=[link.pk])
+
+    staff_client.post(url, {"user": str(link.user_id), "lecture": str(other.pk)})
+
+    link.refresh_from_db()
+    assert link.lecture_id != other.pk
+
+
+def test_an_admin_course_code_is_normalised_and_a_collision_is_a_form_error(staff_client):
+    from tests.factories import CourseFactory
+
+    CourseFactory(code="CSC 173")
+    course = CourseFactory(code="MTH 101")
+    url = reverse("admin:courses_course_change", args=[course.pk])
+    form = {
+        "code": "csc  173",
+        "title": course.title,
+        "instructor": "",
+        "enrollments-TOTAL_FORMS": "0",
+        "enrollments-INITIAL_FORMS": "0",
+        "add-enrollments-TOTAL_FORMS": "0",
+        "add-enrollments-INITIAL_FORMS": "0",
+    }
+
+    response = staff_client.post(url, form)
+
+    assert response.status_code == 200  # the form again, with its error
+    assert "already exists" in response.content.decode()
+    course.refresh_from_db()
+    assert course.code == "MTH 101"

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
 
 from courses.importing import CourseFileError, read_course_file
 from courses.services import course_import_official
@@ -31,7 +32,14 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{file}: nothing imported ({len(exc.problems)} problem(s))"
             ) from None
-        outcomes = course_import_official(rows=rows, dry_run=dry_run)
+        try:
+            outcomes = course_import_official(rows=rows, dry_run=dry_run)
+        except IntegrityError:
+            # A student added one of these codes while the import ran: nothing was kept.
+            raise CommandError(
+                f"{file}: a course with one of these codes was created meanwhile; nothing "
+                "imported, run the import again"
+            ) from None
         total = len(rows)
         for number, (row, outcome) in enumerate(zip(rows, outcomes, strict=True), start=1):
             self.stdout.write(f"[{number}/{total}] {row.code}: {outcome} ({row.title})")
