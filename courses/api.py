@@ -12,7 +12,7 @@ from courses import selectors, services
 from courses.models import CODE_MAX_LENGTH, TITLE_MAX_LENGTH, Course, normalise_course_code
 from studybuddy.exceptions import NotFound
 from studybuddy.openapi import error_responses
-from studybuddy.validators import no_control_characters, parse_uuid
+from studybuddy.validators import no_control_characters, uuid_or_404
 
 
 class CourseSerializer(serializers.ModelSerializer):
@@ -156,7 +156,7 @@ class CourseViewSet(viewsets.GenericViewSet):
         return self._course_response(request, course.pk, created)
 
     def _course(self, request: Request, pk) -> Course:
-        course = selectors.course_get(user=request.user, course_id=_uuid_or_404(pk))
+        course = selectors.course_get(user=request.user, course_id=uuid_or_404(pk))
         if course is None:
             raise NotFound()
         return course
@@ -164,10 +164,3 @@ class CourseViewSet(viewsets.GenericViewSet):
     def _course_response(self, request: Request, pk, created: bool) -> Response:
         data = CourseSerializer(self._course(request, pk)).data
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
-
-
-def _uuid_or_404(value: str):
-    parsed = parse_uuid(value)
-    if parsed is None:
-        raise NotFound()
-    return parsed

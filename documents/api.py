@@ -16,7 +16,7 @@ from documents.uploads import read_pdf_upload
 from studybuddy.downloads import IgnoreAcceptNegotiation, stored_file_response
 from studybuddy.exceptions import NotFound
 from studybuddy.openapi import FILE_PARAMETERS, error_responses, file_responses
-from studybuddy.validators import parse_uuid
+from studybuddy.validators import uuid_or_404
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -132,21 +132,14 @@ class DocumentViewSet(viewsets.GenericViewSet):
         responses={204: OpenApiResponse(description="Deleted."), **error_responses(404)},
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        document = selectors.document_get_for_delete(user=request.user, document_id=_uuid(pk))
+        document = selectors.document_get_for_delete(user=request.user, document_id=uuid_or_404(pk))
         if document is None:
             raise NotFound()
         services.document_delete(document=document)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _own_document(self, request: Request, pk: str) -> Document:
-        document = selectors.document_get_for_user(user=request.user, document_id=_uuid(pk))
+        document = selectors.document_get_for_user(user=request.user, document_id=uuid_or_404(pk))
         if document is None:
             raise NotFound()
         return document
-
-
-def _uuid(value: str):
-    parsed = parse_uuid(value)
-    if parsed is None:
-        raise NotFound()
-    return parsed

@@ -17,7 +17,7 @@ from lectures.models import Lecture
 from studybuddy.downloads import IgnoreAcceptNegotiation, stored_file_response
 from studybuddy.exceptions import Conflict, NotFound
 from studybuddy.openapi import FILE_PARAMETERS, error_responses, file_responses
-from studybuddy.validators import no_control_characters, parse_uuid
+from studybuddy.validators import no_control_characters, uuid_or_404
 
 
 class LectureSerializer(serializers.ModelSerializer):
@@ -88,11 +88,10 @@ class LectureViewSet(viewsets.GenericViewSet):
     queryset = Lecture.objects.none()
 
     def _lecture(self, request: Request, pk: str, *, admin_override: bool = False) -> Lecture:
-        lecture_id = parse_uuid(pk)
-        lecture = lecture_id and selectors.lecture_get_for_user(
-            user=request.user, lecture_id=lecture_id, admin_override=admin_override
+        lecture = selectors.lecture_get_for_user(
+            user=request.user, lecture_id=uuid_or_404(pk), admin_override=admin_override
         )
-        if not lecture:
+        if lecture is None:
             raise NotFound()
         return lecture
 
@@ -138,11 +137,8 @@ class LectureViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], url_path="status", url_name="status")
     def status_(self, request: Request, pk: str) -> Response:
-        lecture_id = parse_uuid(pk)
-        lecture = lecture_id and selectors.lecture_status_for_user(
-            user=request.user, lecture_id=lecture_id
-        )
-        if not lecture:
+        lecture = selectors.lecture_status_for_user(user=request.user, lecture_id=uuid_or_404(pk))
+        if lecture is None:
             raise NotFound()
         return Response(LectureStatusSerializer(lecture).data)
 

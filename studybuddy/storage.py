@@ -103,10 +103,6 @@ def storage_exists(key: str) -> bool:
     return get_storage().exists(key)
 
 
-def storage_size(key: str) -> int:
-    return get_storage().size(key)
-
-
 def storage_walk(prefix: str = "") -> Iterator[str]:
     """Every key under ``prefix`` (recursively), for audits and orphan purges."""
     storage = get_storage()

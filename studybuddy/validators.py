@@ -7,6 +7,8 @@ import uuid
 
 from rest_framework import serializers
 
+from studybuddy.exceptions import NotFound
+
 # Bidirectional embedding, override and isolate controls: they make text display as
 # something other than what it is.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -30,3 +32,11 @@ def parse_uuid(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
         return None
+
+
+def uuid_or_404(value: object) -> uuid.UUID:
+    """The UUID in a path segment; a malformed one is a 404, like an unknown one."""
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise NotFound()
+    return parsed
