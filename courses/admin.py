@@ -5,16 +5,17 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from courses.models import Course, Enrollment, normalise_course_code
-from documents.models import Document
-from lectures.models import Lecture
 
 
-def _count_of(model, field: str = "course") -> Coalesce:
-    """A correlated ``COUNT(*)`` per course: several counts without multiplying joins."""
+def _count_of(relation: str) -> Coalesce:
+    """A correlated ``COUNT(*)`` of a course's related rows (``enrollments``, ``lectures``,
+    ``documents``): several counts without multiplying joins. The related model is found
+    through the relation, so this app imports none of the apps that point at courses."""
+    model = Course._meta.get_field(relation).related_model
     counts = (
-        model.objects.filter(**{field: OuterRef("pk")})
+        model.objects.filter(course=OuterRef("pk"))
         .order_by()
-        .values(field)
+        .values("course")
         .annotate(n=Count("*"))
         .values("n")
     )
@@ -115,9 +116,9 @@ class CourseAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .select_related("created_by")
             .annotate(
-                student_count=_count_of(Enrollment),
-                lecture_count=_count_of(Lecture),
-                document_count=_count_of(Document),
+                student_count=_count_of("enrollments"),
+                lecture_count=_count_of("lectures"),
+                document_count=_count_of("documents"),
             )
         )
 

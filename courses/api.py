@@ -8,11 +8,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.exceptions import NotFound
+from core.openapi import error_responses
+from core.validators import no_control_characters, uuid_or_404
 from courses import selectors, services
 from courses.models import CODE_MAX_LENGTH, TITLE_MAX_LENGTH, Course, normalise_course_code
-from studybuddy.exceptions import NotFound
-from studybuddy.openapi import error_responses
-from studybuddy.validators import no_control_characters, uuid_or_404
 
 
 class CourseSerializer(serializers.ModelSerializer):

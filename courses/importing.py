@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.validators import is_control_character
 from courses.models import CODE_MAX_LENGTH, TITLE_MAX_LENGTH, normalise_course_code
-from studybuddy.validators import is_control_character
 
 
 @dataclass(frozen=True)

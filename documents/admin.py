@@ -7,16 +7,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
 
-from documents.models import Document
-from documents.services import document_delete
-from studybuddy.admin import (
+from core.admin import (
     OfficialCourseFilter,
     confirm_delete_with_files,
     file_link,
     human_size,
     stream_stored_file,
 )
-from studybuddy.downloads import stored_file_response
+from core.files import stored_file_response
+from documents.models import Document
+from documents.services import document_delete
 
 
 @admin.register(Document)

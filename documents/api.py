@@ -10,13 +10,13 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.exceptions import NotFound
+from core.files import IgnoreAcceptNegotiation, stored_file_response
+from core.openapi import FILE_PARAMETERS, error_responses, file_responses
+from core.validators import uuid_or_404
 from documents import selectors, services
 from documents.models import PDF_CONTENT_TYPE, Document
 from documents.uploads import read_pdf_upload
-from studybuddy.downloads import IgnoreAcceptNegotiation, stored_file_response
-from studybuddy.exceptions import NotFound
-from studybuddy.openapi import FILE_PARAMETERS, error_responses, file_responses
-from studybuddy.validators import uuid_or_404
 
 
 class DocumentSerializer(serializers.ModelSerializer):

@@ -6,4 +6,15 @@ class DocumentsConfig(AppConfig):
     verbose_name = "Documents"
 
     def ready(self) -> None:
-        from documents import signals  # noqa: F401 - connects the receivers
+        from django.conf import settings
+
+        from core.orphans import StorageKeyOwner, register_storage_keys
+        from documents import selectors, signals  # noqa: F401 - signals connects the receivers
+
+        register_storage_keys(
+            StorageKeyOwner(
+                name="document files",
+                prefix=lambda: settings.DOCUMENTS_STORAGE_PREFIX,
+                referenced=selectors.document_file_keys,
+            )
+        )

@@ -3,9 +3,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from core.storage import StoredFile
 from courses.models import Course
 from documents.validation import FILENAME_MAX_LENGTH
-from studybuddy.downloads import StoredFile
 
 PDF_CONTENT_TYPE = "application/pdf"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
@@ -34,3 +35,9 @@ def document_get_for_delete(*, user: User, document_id: uuid.UUID) -> Document |
 
 def document_find_duplicate(*, owner: User, course_id: uuid.UUID, sha256: str) -> Document | None:
     return Document.objects.filter(owner=owner, course_id=course_id, sha256=sha256).first()
+
+
+def document_file_keys() -> Iterator[tuple[str, str]]:
+    """``(storage key, row label)`` of every document's file (for ``purge_orphans``)."""
+    for pk, key in Document.objects.values_list("pk", "storage_key").iterator():
+        yield key, f"document {pk}"

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from core.exceptions import InvalidInput
+from core.storage import CHUNK_SIZE, storage_delete_quietly, storage_save
 from courses.selectors import course_is_enrolled
 from documents.models import Document, document_storage_key
 from documents.selectors import document_find_duplicate
@@ -20,8 +22,6 @@ from documents.validation import (
     check_size,
     clean_filename,
 )
-from studybuddy.exceptions import InvalidInput
-from studybuddy.storage import CHUNK_SIZE, storage_delete_quietly, storage_save
 
 
 def _sha256_of(file: IO[bytes]) -> str:

@@ -3,8 +3,8 @@
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from core.storage import storage_delete_on_commit
 from documents.models import Document
-from studybuddy.storage import storage_delete_on_commit
 
 
 @receiver(post_delete, sender=Document, dispatch_uid="documents.delete_stored_file")

@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
 from django.http import HttpRequest
 
+from core.exceptions import InvalidInput, PayloadTooLarge
 from documents.validation import (
     PDF_MAGIC,
     check_pdf_magic,
@@ -24,7 +25,6 @@ from documents.validation import (
     clean_filename,
     too_large_message,
 )
-from studybuddy.exceptions import InvalidInput, PayloadTooLarge
 
 FILE_FIELD = "file"
 # Room for the multipart framing and the small form fields around the file: a body

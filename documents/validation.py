@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from studybuddy.exceptions import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from studybuddy.validators import is_control_character
+from core.exceptions import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from core.validators import is_control_character
 
 PDF_MAGIC = b"%PDF-"
 PDF_EXTENSION = ".pdf"

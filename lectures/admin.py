@@ -9,9 +9,7 @@ from django.urls import path
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from lectures.models import Lecture, LectureLink
-from lectures.services import lecture_delete, lecture_requeue_failed
-from studybuddy.admin import (
+from core.admin import (
     OfficialCourseFilter,
     confirm_delete_with_files,
     file_link,
@@ -19,7 +17,9 @@ from studybuddy.admin import (
     human_size,
     stream_stored_file,
 )
-from studybuddy.downloads import stored_file_response
+from core.files import stored_file_response
+from lectures.models import Lecture, LectureLink
+from lectures.services import lecture_delete, lecture_requeue_failed
 
 _STATUS_COLOURS = {
     Lecture.Status.QUEUED: "#777",

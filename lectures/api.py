@@ -12,12 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.services import user_is_api_admin
+from core.exceptions import Conflict, NotFound
+from core.files import IgnoreAcceptNegotiation, stored_file_response
+from core.openapi import FILE_PARAMETERS, error_responses, file_responses
+from core.validators import no_control_characters, uuid_or_404
 from lectures import selectors, services
 from lectures.models import Lecture
-from studybuddy.downloads import IgnoreAcceptNegotiation, stored_file_response
-from studybuddy.exceptions import Conflict, NotFound
-from studybuddy.openapi import FILE_PARAMETERS, error_responses, file_responses
-from studybuddy.validators import no_control_characters, uuid_or_404
 
 
 class LectureSerializer(serializers.ModelSerializer):

@@ -6,4 +6,16 @@ class LecturesConfig(AppConfig):
     verbose_name = "Lectures"
 
     def ready(self) -> None:
-        from lectures import signals  # noqa: F401 - connects the receivers
+        from django.conf import settings
+
+        from core.orphans import StorageKeyOwner, register_storage_keys
+        from lectures import selectors, signals  # noqa: F401 - signals connects the receivers
+
+        register_storage_keys(
+            StorageKeyOwner(
+                name="lecture audio",
+                prefix=lambda: settings.AUDIO_STORAGE_PREFIX,
+                referenced=selectors.lecture_audio_keys,
+                in_flight=selectors.lecture_audio_keys_in_flight,
+            )
+        )

@@ -3,8 +3,12 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from core.storage import StoredFile
 from courses.models import Course
-from studybuddy.downloads import StoredFile
+
+
+def audio_storage_key(lecture_id: uuid.UUID | str) -> str:
+    return f"{settings.AUDIO_STORAGE_PREFIX}/{lecture_id}.m4a"
 
 
 class LectureStatus(models.TextChoices):

@@ -32,19 +32,18 @@ from django.db import (
 )
 from django.utils import timezone
 
-from lectures.audio import AudioExtractionError, AudioResult, extract_audio
-from lectures.downloaders import fetch_recording
-from lectures.events import log_transition
-from lectures.models import Lecture
-from lectures.services import audio_storage_key
-from lectures.sources import SourceError
-from studybuddy.storage import (
+from core.storage import (
     StorageUnavailable,
     storage_delete,
     storage_delete_quietly,
     storage_exists,
     storage_save_local_file,
 )
+from lectures.audio import AudioExtractionError, AudioResult, extract_audio
+from lectures.downloaders import fetch_recording
+from lectures.events import log_transition
+from lectures.models import Lecture, audio_storage_key
+from lectures.sources import SourceError
 
 logger = logging.getLogger("studybuddy.lectures")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from accounts.services import user_is_api_admin
-from lectures.models import Lecture
+from lectures.models import Lecture, audio_storage_key
 
 
 def lecture_list_for_user(
@@ -83,3 +84,17 @@ def lecture_list_failed(
     if since is not None:
         queryset = queryset.filter(updated_at__date__gte=since)
     return queryset.order_by("updated_at")
+
+
+def lecture_audio_keys() -> Iterator[tuple[str, str]]:
+    """``(storage key, row label)`` of every lecture's stored audio (for ``purge_orphans``)."""
+    stored = Lecture.objects.exclude(audio_storage_key="").values_list("pk", "audio_storage_key")
+    for pk, key in stored.iterator():
+        yield key, f"lecture {pk}"
+
+
+def lecture_audio_keys_in_flight() -> Iterator[str]:
+    """Keys a running job stores its audio under a moment before the row points at them."""
+    running = Lecture.objects.filter(status__in=Lecture.RUNNING).values_list("pk", flat=True)
+    for pk in running.iterator():
+        yield audio_storage_key(pk)

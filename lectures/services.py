@@ -14,21 +14,17 @@ from django_q.tasks import async_task
 
 from accounts.models import User
 from accounts.services import user_is_api_admin
+from core.exceptions import Conflict, InvalidInput, NotFound
 from courses.selectors import course_is_enrolled
 from lectures.downloaders import source_policy
 from lectures.events import log_transition
 from lectures.models import Lecture, LectureLink
 from lectures.panopto import InvalidPanoptoUrl, extract_session_id
 from lectures.sources import BlockedSource, validate_stream_url
-from studybuddy.exceptions import Conflict, InvalidInput, NotFound
 
 logger = logging.getLogger("studybuddy.lectures")
 
 TASK = "lectures.tasks.process_lecture"
-
-
-def audio_storage_key(lecture_id: uuid.UUID | str) -> str:
-    return f"{settings.AUDIO_STORAGE_PREFIX}/{lecture_id}.m4a"
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from lectures.models import Lecture, LectureLink
-from lectures.services import audio_storage_key, lecture_delete_if_unlinked
-from studybuddy.storage import storage_delete_on_commit
+from core.storage import storage_delete_on_commit
+from lectures.models import Lecture, LectureLink, audio_storage_key
+from lectures.services import lecture_delete_if_unlinked
 
 
 @receiver(post_delete, sender=Lecture, dispatch_uid="lectures.delete_audio")

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "core",
     "accounts",
     "courses",
     "lectures",
@@ -163,7 +164,7 @@ def _default_storage() -> dict:
         "querystring_auth": True,
         "querystring_expire": 300,
     }
-    from studybuddy.s3 import s3_transfer_config
+    from core.s3 import s3_transfer_config
 
     options["transfer_config"] = s3_transfer_config()
     return {
@@ -313,9 +314,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "studybuddy.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
-    "EXCEPTION_HANDLER": "studybuddy.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -337,7 +338,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "studybuddy.schema_hooks.strip_trailing_slashes",
+        "core.schema_hooks.strip_trailing_slashes",
     ],
 }
 

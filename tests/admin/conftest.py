@@ -11,10 +11,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from core.storage import storage_save
 from documents.models import Document, document_storage_key
-from lectures.models import Lecture
-from lectures.services import audio_storage_key
-from studybuddy.storage import storage_save
+from lectures.models import Lecture, audio_storage_key
 from tests.factories import CourseFactory, UserFactory
 from tests.lectures.factories import LectureFactory
 

@@ -8,11 +8,11 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django_q.models import OrmQ
 
+from core.storage import storage_exists
 from courses.models import Course, Enrollment
 from documents.models import Document
 from lectures.models import Lecture, LectureLink
 from lectures.services import TASK
-from studybuddy.storage import storage_exists
 from tests.admin.conftest import completed_lecture, failed_lecture, stored_document
 from tests.factories import EnrollmentFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 from django_q.tasks import async_task
 
+from core.storage import storage_delete
 from courses.models import Enrollment
 from lectures.models import LectureLink
-from studybuddy.storage import storage_delete
 from tests.admin.conftest import completed_lecture, failed_lecture, stored_document
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.factories import LectureLinkFactory

@@ -9,9 +9,9 @@ import uuid
 
 from django.conf import settings
 
+from core.s3 import s3_transfer_config
+from core.storage import storage_walk
 from documents.models import Document
-from studybuddy.s3 import s3_transfer_config
-from studybuddy.storage import storage_walk
 
 S3_BUCKET = "studybuddy-test"
 UPLOAD_URL = "/api/documents/upload"

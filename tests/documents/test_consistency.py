@@ -94,7 +94,7 @@ def test_readyz_is_503_when_storage_cannot_be_written(client, broken_storage):
 
 
 def test_a_missing_stored_file_is_404_not_a_crash(alice_client, course):
-    from studybuddy.storage import storage_delete
+    from core.storage import storage_delete
 
     document = Document.objects.get(pk=upload(alice_client, course=course).json()["id"])
     storage_delete(document.storage_key)

@@ -14,8 +14,7 @@ import schemathesis
 from django.utils import timezone
 
 from documents.models import Document, document_storage_key
-from lectures.models import Lecture, LectureLink
-from lectures.services import audio_storage_key
+from lectures.models import Lecture, LectureLink, audio_storage_key
 from tests.auth import ISSUER, SPA_ORIGIN, session_claims, sign
 from tests.documents.helpers import make_pdf
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from core.commands import positive_int_argument
 from lectures import selectors, services
-from studybuddy.commands import positive_int_argument
 
 
 class Command(BaseCommand):

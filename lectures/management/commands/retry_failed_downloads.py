@@ -2,10 +2,10 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.commands import date_argument, uuid_argument
 from lectures import selectors, services
 from lectures.models import Lecture
 from lectures.pipeline import lecture_process
-from studybuddy.commands import date_argument, uuid_argument
 
 
 class Command(BaseCommand):

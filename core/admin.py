@@ -17,8 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from studybuddy.exceptions import NotFound
-from studybuddy.storage import StorageUnavailable
+from core.exceptions import NotFound
+from core.storage import StorageUnavailable
 
 
 class OfficialCourseFilter(admin.BooleanFieldListFilter):

@@ -11,6 +11,7 @@ import logging
 import os
 import posixpath
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import IO
 
@@ -18,7 +19,7 @@ from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import transaction
 
-from studybuddy.exceptions import ServiceUnavailable
+from core.exceptions import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,18 @@ def storage_walk(prefix: str = "") -> Iterator[str]:
         yield posixpath.join(prefix, name) if prefix else name
     for directory in directories:
         yield from storage_walk(posixpath.join(prefix, directory) if prefix else directory)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A stored file as a download route serves it; ``etag`` is the quoted entity tag,
+    which changes when the bytes do."""
+
+    key: str
+    size: int
+    etag: str
+    filename: str
+    content_type: str
 
 
 class StoredChunks:

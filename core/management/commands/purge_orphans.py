@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from studybuddy.orphans import storage_audit
-from studybuddy.storage import storage_delete_quietly
+from core.orphans import storage_audit
+from core.storage import storage_delete_quietly
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ import uuid
 
 from rest_framework import serializers
 
-from studybuddy.exceptions import NotFound
+from core.exceptions import NotFound
 
 # Bidirectional embedding, override and isolate controls: they make text display as
 # something other than what it is.

@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
 
-from studybuddy.exceptions import NotFound
-from studybuddy.storage import StorageUnavailable, StoredChunks
+from core.exceptions import NotFound
+from core.storage import StorageUnavailable, StoredChunks, StoredFile
 
 logger = logging.getLogger(__name__)
 
@@ -66,18 +65,6 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     start = int(first)
     end = size - 1 if last == "" else min(int(last), size - 1)
     return (start, end) if start <= end else None
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    """A stored file as a download route serves it; ``etag`` is the quoted entity tag,
-    which changes when the bytes do."""
-
-    key: str
-    size: int
-    etag: str
-    filename: str
-    content_type: str
 
 
 def stored_file_response(request: HttpRequest, file: StoredFile) -> HttpResponse:
