@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.installed-dev
 
-.PHONY: install install-dev run test bench lint
+.PHONY: install install-dev run port-free demo test bench lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +24,26 @@ $(DEV_INSTALLED): requirements-dev.txt $(INSTALLED)
 install: $(INSTALLED)
 install-dev: $(DEV_INSTALLED)
 
-## Web server and one worker on http://127.0.0.1:8000 (SQLite under var/ without DATABASE_URL).
+## Web server and one worker on http://127.0.0.1:$(PORT) (SQLite under var/ without DATABASE_URL).
+PORT ?= 8000
 run: export DJANGO_SETTINGS_MODULE = studybuddy.settings.local
 run: export PATH := $(BIN):$(PATH)
-run: install
+run: port-free install
 	python manage.py migrate --noinput
 	python manage.py collectstatic --noinput --verbosity 0
-	@python manage.py describe_dev_auth --url http://127.0.0.1:8000
-	WEB_HOST=127.0.0.1 WEB_CONCURRENCY=2 honcho start --port 8000 web worker
+	@python manage.py describe_dev_auth --url http://127.0.0.1:$(PORT)
+	WEB_HOST=127.0.0.1 WEB_CONCURRENCY=2 honcho start --port $(PORT) web worker
+
+# Before anything starts: one line, not a server that fails to bind and a killed worker.
+port-free:
+	@$(PYTHON) -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", $(PORT)))' 2>/dev/null \
+	  || { echo "port $(PORT) on 127.0.0.1 is taken: stop what uses it, or choose another, e.g. PORT=8001 make run" >&2; exit 1; }
+
+## Try a lecture download against `make run` (started with PANOPTO_ALLOWED_HOSTS=127.0.0.1
+## PANOPTO_ALLOW_PRIVATE_NETWORKS=true); see the README's "Try it" section.
+demo: export DJANGO_SETTINGS_MODULE = studybuddy.settings.local
+demo: install
+	$(BIN)/python manage.py demo_lecture --url http://127.0.0.1:$(PORT)
 
 ## The whole suite, on PostgreSQL (DATABASE_URL, default postgresql://postgres@localhost:5432/studybuddy).
 test: install-dev
