@@ -1,4 +1,5 @@
-"""The real web server (gunicorn, as the Procfile runs it) on 127.0.0.1, on the test database.
+"""The real application server (gunicorn, as ``deploy/web.py`` runs it behind nginx) on
+127.0.0.1, on the test database.
 
 Data a test wants the server to see must be committed: use ``transactional_db``.
 """

@@ -359,3 +359,14 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- Web process (deploy/web.py: nginx in front of gunicorn) --------------------------------
+
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2, minimum=1)
+WEB_THREADS = env_int("WEB_THREADS", 4, minimum=1)
+# nginx drops a client that takes longer than this to send its headers, or pauses longer
+# than this between two reads of its body.
+WEB_CLIENT_TIMEOUT_SECONDS = env_int("WEB_CLIENT_TIMEOUT_SECONDS", 10, minimum=1)
+WEB_BEHIND_BUFFERING_PROXY = env_bool("WEB_BEHIND_BUFFERING_PROXY", False)
+# The largest request body the service takes: nginx refuses more before buffering it.
+WEB_MAX_BODY_BYTES = DOCUMENT_MAX_BYTES

@@ -1,0 +1,167 @@
+"""The Procfile's ``web`` process: nginx reading every request in full, gunicorn behind it.
+
+nginx listens on ``WEB_HOST:PORT`` and hands complete requests to gunicorn (``gthread``
+workers) over a unix socket, so slow or stalled clients never hold a gunicorn worker (see
+``deploy/nginx.conf.template``). Without nginx on the PATH, gunicorn listens itself: allowed
+under ``DEBUG`` (``make run`` on loopback) and with ``WEB_BEHIND_BUFFERING_PROXY=true`` (the
+platform's proxy buffers requests), refused otherwise. The two processes live and die
+together: when either exits, the other is stopped, and SIGTERM/SIGINT stop both.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
+# Room for the multipart framing around the largest file the service accepts.
+MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+
+
+def _settings():
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studybuddy.settings.production")
+    from django.conf import settings
+
+    from studybuddy.startup import load_settings_or_exit
+
+    load_settings_or_exit()
+    return settings
+
+
+def _gunicorn_command(bind: str, settings) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "studybuddy.wsgi",
+        "--bind",
+        bind,
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(settings.WEB_CONCURRENCY),
+        "--threads",
+        str(settings.WEB_THREADS),
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "-",
+    ]
+
+
+def render_nginx_conf(runtime_dir: Path, *, bind: str, settings) -> Path:
+    """Write the nginx configuration for this run into ``runtime_dir``."""
+    max_body = settings.WEB_MAX_BODY_BYTES + MULTIPART_OVERHEAD_BYTES
+    values = {
+        "RUNTIME_DIR": str(runtime_dir),
+        "BIND": bind,
+        "CLIENT_TIMEOUT": str(settings.WEB_CLIENT_TIMEOUT_SECONDS),
+        "MAX_BODY_BYTES": str(max_body),
+        # As root, nginx's workers drop to an unprivileged user; they write its temp files.
+        "USER": "user nobody nogroup;" if os.geteuid() == 0 else "",
+    }
+    text = TEMPLATE.read_text()
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", value)
+    conf = runtime_dir / "nginx.conf"
+    conf.write_text(text)
+    return conf
+
+
+def _runtime_dir() -> Path:
+    runtime = Path(tempfile.mkdtemp(prefix="studybuddy-web-"))
+    runtime.chmod(0o755)
+    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (runtime / name).mkdir()
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            os.chown(runtime / name, nobody.pw_uid, nobody.pw_gid)
+    return runtime
+
+
+def _wait_for_socket(path: Path, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with status {process.returncode}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gunicorn did not open {path} within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def _supervise(processes: list[subprocess.Popen]) -> int:
+    """Run until one process exits or a stop signal comes; then stop the rest."""
+    stopping = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    status = 0
+    while not stopping:
+        exited = [p for p in processes if p.poll() is not None]
+        if exited:
+            status = exited[0].returncode or 1
+            break
+        time.sleep(0.2)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM if process is processes[0] else signal.SIGQUIT)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return 0 if stopping else status
+
+
+def main() -> int:
+    settings = _settings()
+    bind = f"{os.environ.get('WEB_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+    nginx = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
+    if nginx is None:
+        if not (settings.DEBUG or settings.WEB_BEHIND_BUFFERING_PROXY):
+            print(
+                "configuration error: nginx is not installed, and gunicorn alone is taken down "
+                "by slow clients; install nginx, or set WEB_BEHIND_BUFFERING_PROXY=true if a "
+                "proxy in front buffers whole requests",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"web: nginx not found; gunicorn serves {bind} itself", file=sys.stderr)
+        os.execv(sys.executable, _gunicorn_command(bind, settings))
+
+    runtime = _runtime_dir()
+    socket_path = runtime / "gunicorn.sock"
+    gunicorn = subprocess.Popen(
+        [*_gunicorn_command(f"unix:{socket_path}", settings), "--umask", "0"], cwd=ROOT
+    )
+    try:
+        _wait_for_socket(socket_path, gunicorn)
+        conf = render_nginx_conf(runtime, bind=bind, settings=settings)
+        nginx_process = subprocess.Popen(
+            [nginx, "-e", "stderr", "-p", str(runtime), "-c", str(conf), "-g", "daemon off;"]
+        )
+        return _supervise([gunicorn, nginx_process])
+    finally:
+        if gunicorn.poll() is None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

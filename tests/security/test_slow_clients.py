@@ -1,0 +1,153 @@
+"""Slow clients against the serving stack the Procfile runs (``deploy/web.py``: nginx in
+front of gunicorn): 50 connections stalled mid-headers and mid-body do not stop anyone
+else, and are dropped after the read timeout."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.auth import ISSUER, session_claims, sign
+from tests.live_server import ROOT, current_database_url
+
+NGINX = "/usr/sbin/nginx"
+pytestmark = [
+    pytest.mark.e2e,
+    # CI installs nginx (.ci/run), so there a missing nginx fails instead of skipping.
+    pytest.mark.skipif(
+        not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists())
+        and not os.environ.get("CI"),
+        reason="needs Debian's nginx (apt-get install nginx; .ci/run does it)",
+    ),
+]
+
+READ_TIMEOUT_SECONDS = 2
+STALLED = 50
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def web(transactional_db, clerk_key, tmp_path) -> Iterator[str]:
+    """``python deploy/web.py`` as the Procfile starts it, on a loopback port."""
+    port = _free_port()
+    log = (tmp_path / "web.log").open("ab")
+    env = {
+        "PATH": os.environ["PATH"] + ":/usr/sbin",
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "studybuddy.settings.test",
+        "DATABASE_URL": current_database_url(),
+        "DEBUG": "false",
+        "CLERK_JWT_KEY": clerk_key.public_pem,
+        "CLERK_ISSUER": ISSUER,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "WEB_HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "WEB_CLIENT_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "deploy/web.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, "deploy/web.py exited; see its log"
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "deploy/web.py not ready within 30 s"
+        time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def _stall(port: int, *, mid_body: bool) -> socket.socket:
+    """A connection that sends part of a request and then nothing."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if mid_body:
+        sock.sendall(
+            b"POST /api/documents/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: multipart/form-data; boundary=x\r\n"
+            b"Content-Length: 1000000\r\n\r\n--x\r\n" + b"a" * 1000
+        )
+    else:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    return sock
+
+
+def _closed_by_server(sock: socket.socket, *, within: float) -> bool:
+    """True when the server ends the connection (possibly after a 408) within ``within``."""
+    sock.settimeout(within)
+    try:
+        while sock.recv(4096):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
+
+
+def test_fifty_stalled_connections_do_not_stop_other_clients_and_are_dropped(web, clerk_key):
+    port = int(web.rsplit(":", 1)[1])
+    stalled = [_stall(port, mid_body=i % 2 == 1) for i in range(STALLED)]
+    try:
+        token = sign(session_claims(), clerk_key)
+        # Every check is bounded by the client's timeout: an answer slower than 1 s fails it.
+        with httpx.Client(base_url=web, timeout=1.0) as client:
+            for _ in range(5):
+                assert client.get("/healthz").status_code == 200
+                courses = client.get("/api/courses", headers={"Authorization": f"Bearer {token}"})
+                assert courses.status_code == 200
+                assert courses.json()["count"] == 0
+
+        still_open = [
+            sock for sock in stalled if not _closed_by_server(sock, within=READ_TIMEOUT_SECONDS + 8)
+        ]
+        assert still_open == []
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_a_body_over_the_limit_is_refused_with_the_json_error_body(web, settings):
+    too_large = settings.WEB_MAX_BODY_BYTES + 2 * 1024 * 1024
+    with socket.create_connection(("127.0.0.1", int(web.rsplit(":", 1)[1])), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/documents/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: multipart/form-data; boundary=x\r\n"
+            + f"Content-Length: {too_large}\r\n\r\n".encode()
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert b"application/json" in head
+    assert body.strip() == b'{"detail": "The request body is too large.", "code": "too_large"}'
