@@ -6,8 +6,9 @@ Starts, on a database of its own (``BENCH_DATABASE_URL``, default
 * a static file server for the generated recordings (a CDN stand-in);
 * the web server exactly as the Procfile's ``web`` line starts it (``deploy/web.py``: nginx
   in front of gunicorn's ``gthread`` workers; with no nginx installed, set
-  ``WEB_BEHIND_BUFFERING_PROXY=true`` to measure gunicorn alone), on ``tests.benchmarks.settings``: production settings, Clerk keys generated for
-  the run, plus two baseline views;
+  ``WEB_BEHIND_BUFFERING_PROXY=true`` to measure gunicorn alone), on
+  ``tests.benchmarks.settings``: production settings, Clerk keys generated for the run, plus
+  two baseline views;
 * the worker as the Procfile's ``worker`` line starts it (``manage.py qcluster``).
 
 Then measures the pipeline (MP4 and HLS, 5 and 60 minutes), the upload, the API and the
