@@ -9,7 +9,7 @@ class LecturesConfig(AppConfig):
         from django.conf import settings
 
         from core.orphans import StorageKeyOwner, register_storage_keys
-        from lectures import selectors, signals  # noqa: F401 - signals connects the receivers
+        from lectures import checks, selectors, signals  # noqa: F401 - connect checks, receivers
 
         register_storage_keys(
             StorageKeyOwner(

@@ -141,6 +141,16 @@ def test_production_settings_pass_the_deploy_checks(extra):
     assert "System check identified no issues" in result.stdout
 
 
+def test_the_deploy_checks_warn_when_private_networks_are_allowed():
+    env = production_env(PANOPTO_ALLOW_PRIVATE_NETWORKS="true")
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+
+    assert result.returncode == 1
+    assert "lectures.W001" in result.stderr + result.stdout
+    assert "PANOPTO_ALLOW_PRIVATE_NETWORKS is true" in result.stderr + result.stdout
+
+
 def test_production_settings_harden_https_cookies_headers_and_auth():
     names = [
         "DEBUG",
