@@ -118,3 +118,22 @@ def test_a_crash_inside_an_api_view_is_a_json_500_without_a_traceback(alice_clie
     assert response.json() == {"detail": "Internal server error.", "code": "server_error"}
     assert b"secret internal detail" not in response.content
     assert b"Traceback" not in response.content
+
+
+def test_no_domain_error_is_named_like_a_drf_exception():
+    """``except NotFound`` must not mean one class in a view and another in a service."""
+    import inspect
+
+    from rest_framework import exceptions as drf
+
+    from core import exceptions as domain
+
+    domain_names = {
+        name
+        for name, value in vars(domain).items()
+        if inspect.isclass(value) and issubclass(value, domain.DomainError)
+    }
+    drf_names = {name for name, value in vars(drf).items() if inspect.isclass(value)}
+
+    assert domain_names, "the domain error tree is empty"
+    assert not domain_names & drf_names
