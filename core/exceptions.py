@@ -92,6 +92,11 @@ def _first_code(codes: Any) -> str:
     return "invalid"
 
 
+# DRF says "Authentication credentials were not provided."; a request without a token is
+# worded like the other two refusals of a session token, "invalid token" and "token
+# expired" (README, "Authentication").
+NOT_AUTHENTICATED_DETAIL = "missing token"
+
 _RESERVED = frozenset({"detail", "code", "errors"})
 
 
@@ -138,6 +143,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = _validation_body(exc)
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        response.data = error_body(NOT_AUTHENTICATED_DETAIL, exc.default_code)
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         code = getattr(detail, "code", None) or exc.default_code

@@ -1,6 +1,7 @@
 """JSON answers for ``/api/`` requests that never reach a DRF view (unknown URLs, crashes)."""
 
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 
@@ -13,6 +14,16 @@ def _wants_json(request: HttpRequest) -> bool:
 
 def _not_found_body() -> HttpResponse:
     return error_response("Not found.", "not_found", status=404)
+
+
+@csrf_exempt  # any method may be unknown; a POST must get the 404, not a CSRF 403
+def api_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """The last ``/api/`` URL pattern: an unknown API path is the JSON 404.
+
+    Routed rather than left to ``handler404`` because Django skips that handler under
+    ``DEBUG`` and answers its HTML debug page, which an API client cannot read.
+    """
+    return _not_found_body()
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

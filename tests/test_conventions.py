@@ -20,6 +20,30 @@ def test_an_unknown_api_route_is_a_json_404_even_without_a_token():
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+@pytest.mark.parametrize("path", ["/api/no-such-thing", "/api/no/such/thing/", "/api"])
+def test_an_unknown_api_route_is_a_json_404_under_debug_too(settings, method, path):
+    # Django skips handler404 under DEBUG and shows its HTML page, which a newcomer's
+    # client (make run has DEBUG on) cannot read; a POST must not meet the CSRF 403 either.
+    settings.DEBUG = True
+
+    response = getattr(Client(), method)(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/apiary"])
+def test_an_unknown_path_outside_the_api_is_djangos_404(settings, path):
+    settings.DEBUG = True
+
+    response = Client().get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
 @pytest.mark.parametrize("path", ["/api/courses", "/api/courses/"])
 def test_post_works_with_and_without_a_trailing_slash(alice_client, path):
     response = alice_client.post(path, {"code": "CSC 173", "title": "x"}, format="json")
