@@ -61,7 +61,7 @@ def content_disposition(filename: str, *, disposition: str = "attachment") -> st
 
 
 class _Unsatisfiable(Exception):
-    """The ``Range`` is to be answered 416."""
+    """The ``Range`` is answered 416: no range in it is satisfiable, or it is malformed."""
 
 
 def _position(digits: str) -> int:
@@ -80,7 +80,7 @@ def _byte_range(value: str, size: int) -> tuple[int, int] | None:
     and each part of a ``multipart/byteranges`` would cost a storage request of its own.
     """
     unit, equals, range_set = value.partition("=")
-    if not equals:
+    if not equals:  # not a ranges-specifier at all: refused, like a malformed byte range set
         raise _Unsatisfiable
     if unit.strip().lower() != "bytes":  # range units are case-insensitive (§14.1)
         return None
