@@ -39,6 +39,8 @@ class ClerkAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[User, dict[str, Any]] | None:
         token, from_cookie = self._token(request)
         if token is None:
+            # Not a refusal yet: routes open to all (the schema) still answer. Elsewhere DRF
+            # answers 401 NotAuthenticated, which core.exceptions words "missing token".
             return None
         try:
             claims = verify_session_token(token)

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.exceptions import NotFound
+from core.exceptions import ObjectNotFound, error_response
 from core.storage import StorageUnavailable
 
 
@@ -51,10 +51,10 @@ def stream_stored_file(respond: Callable[[], HttpResponse]) -> HttpResponse:
     (the API's exception handler does not run outside DRF views)."""
     try:
         return respond()
-    except NotFound as exc:
+    except ObjectNotFound as exc:
         raise Http404(exc.detail) from None
     except StorageUnavailable as exc:
-        return HttpResponse(exc.detail, status=503, content_type="text/plain")
+        return error_response(exc.detail, exc.code, status=exc.status_code)
 
 
 def confirm_delete_with_files(

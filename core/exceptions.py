@@ -1,15 +1,24 @@
 """The domain error tree and the one handler that maps errors to HTTP.
 
 Services raise ``DomainError`` subclasses; views never build error responses themselves.
-Every error body is ``{"detail": ..., "code": ...}``. A 400 also carries the field errors,
-DRF-style, under ``errors`` (``{"errors": {"course_id": ["..."]}}``) and, for each field
-whose name is not ``detail``, ``code`` or ``errors``, beside them at the top level too.
+Every error body is ``{"detail": ..., "code": ...}``, built by ``error_body`` alone, whoever
+answers: this handler, the 404/500 handlers (``core.views``) and the file responses
+(``core.files``). A 400 also carries the field errors, DRF-style, under ``errors``
+(``{"errors": {"course_id": ["..."]}}``) and, for each field whose name is not ``detail``,
+``code`` or ``errors``, beside them at the top level too.
+
+The subclasses are named for what went wrong in the domain (``ObjectNotFound``,
+``StateConflict``), not for an HTTP status: DRF's ``rest_framework.exceptions`` already has
+``NotFound`` and ``UnsupportedMediaType``, and one name for two classes misleads a reader
+and an ``except`` clause alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -29,34 +38,44 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
-    pass
+    """The request's data is wrong; ``field`` names the input, when one is at fault."""
 
 
-class NotFound(DomainError):
+class ObjectNotFound(DomainError):
+    """No such object, or not the caller's: both answer the same 404."""
+
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"
     default_detail = "Not found."
 
 
-class Conflict(DomainError):
+class StateConflict(DomainError):
+    """The object exists but its state forbids the action (a lecture not yet completed)."""
+
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
     default_detail = "The resource is not in a state that allows this."
 
 
-class PayloadTooLarge(DomainError):
+class UploadTooLarge(DomainError):
+    """An upload over its size limit, found while it streams in."""
+
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     code = "too_large"
     default_detail = "The upload is too large."
 
 
-class UnsupportedMediaType(DomainError):
+class UnsupportedFileType(DomainError):
+    """An upload whose bytes or name are not of an accepted file type."""
+
     status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
     code = "unsupported_media_type"
     default_detail = "Unsupported file type."
 
 
 class ServiceUnavailable(DomainError):
+    """A backend the request needs (storage, the task queue) is down; the client may retry."""
+
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "unavailable"
     default_detail = "The service is temporarily unavailable."
@@ -73,41 +92,64 @@ def _first_code(codes: Any) -> str:
     return "invalid"
 
 
+# DRF says "Authentication credentials were not provided."; a request without a token is
+# worded like the other two refusals of a session token, "invalid token" and "token
+# expired" (README, "Authentication").
+NOT_AUTHENTICATED_DETAIL = "missing token"
+
 _RESERVED = frozenset({"detail", "code", "errors"})
 
 
-def _error_body(detail: str, code: str, field_errors: dict[str, Any]) -> dict[str, Any]:
+def error_body(
+    detail: str, code: str, field_errors: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The one JSON error body of the API: ``{"detail", "code"}``, plus the field errors.
+
+    Every error answer is built here, so a client parses one shape whichever layer refused
+    the request (a DRF view, Django's URL resolver, a file response).
+    """
     body: dict[str, Any] = {"detail": detail, "code": code}
     if field_errors:
-        body["errors"] = field_errors
+        body["errors"] = dict(field_errors)
         body.update({k: v for k, v in field_errors.items() if k not in _RESERVED})
     return body
+
+
+def error_response(
+    detail: str, code: str, *, status: int, headers: Mapping[str, str] | None = None
+) -> JsonResponse:
+    """``error_body`` as a response, for answers built outside a DRF view or its handler
+    (Django's 404/500 handlers, a 416 that must carry ``Content-Range``)."""
+    return JsonResponse(error_body(detail, code), status=status, headers=headers)
 
 
 def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
     data = exc.detail
     code = _first_code(exc.get_codes())
     if isinstance(data, dict):
-        return _error_body("Invalid input.", code, dict(data))
+        return error_body("Invalid input.", code, data)
     messages = data if isinstance(data, list) else [data]
     detail = str(messages[0]) if messages else "Invalid input."
-    return _error_body(detail, code, {"non_field_errors": messages})
+    return error_body(detail, code, {"non_field_errors": messages})
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's ``EXCEPTION_HANDLER``: domain errors and DRF's own, as ``error_body``."""
     if isinstance(exc, DomainError):
         field_errors = {exc.field: [exc.detail]} if exc.field else {}
-        return Response(_error_body(exc.detail, exc.code, field_errors), status=exc.status_code)
+        return Response(error_body(exc.detail, exc.code, field_errors), status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = _validation_body(exc)
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        response.data = error_body(NOT_AUTHENTICATED_DETAIL, exc.default_code)
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         code = getattr(detail, "code", None) or exc.default_code
-        response.data = {"detail": str(detail), "code": code}
+        response.data = error_body(str(detail), code)
     else:  # Http404 and PermissionDenied, which DRF turned into API errors
         code = "not_found" if response.status_code == 404 else "permission_denied"
-        response.data = {"detail": str(response.data.get("detail", "")), "code": code}
+        response.data = error_body(str(response.data.get("detail", "")), code)
     return response

@@ -30,6 +30,7 @@ _DESCRIPTIONS = {
     401: "Missing, invalid or expired session token.",
     404: "Not found (or not yours).",
     409: "Not possible in the resource's current state.",
+    412: "The file's `ETag` does not match `If-Match`.",
     413: "Too large.",
     415: "Unsupported file type.",
     416: "Range not satisfiable.",
@@ -51,23 +52,38 @@ FILE_PARAMETERS = [
         "Range",
         str,
         location=OpenApiParameter.HEADER,
-        description="One byte range, e.g. `bytes=0-1023` or `bytes=-500`.",
+        description=(
+            "GET only (HEAD ignores it). One byte range, e.g. `bytes=0-1023` or `bytes=-500`, "
+            "answers 206; several ranges, or a unit other than `bytes`, answer the whole file."
+        ),
+    ),
+    OpenApiParameter(
+        "If-Range",
+        str,
+        location=OpenApiParameter.HEADER,
+        description="The `ETag` the client holds: `Range` applies only if it still matches.",
     ),
     OpenApiParameter(
         "If-None-Match", str, location=OpenApiParameter.HEADER, description="A previous `ETag`."
+    ),
+    OpenApiParameter(
+        "If-Match",
+        str,
+        location=OpenApiParameter.HEADER,
+        description="Answer only if the file still has this `ETag` (else 412).",
     ),
 ]
 
 
 def file_responses(content_type: str, description: str, *status_codes: int) -> dict:
     """Every answer of a file route: the bytes (200), a range (206), unchanged (304), and
-    the errors (416 for an unsatisfiable range, 503 when storage is down, and
-    ``status_codes``)."""
+    the errors (412 when ``If-Match`` fails, 416 for an unsatisfiable range, 503 when
+    storage is down, and ``status_codes``)."""
     return {
         (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=description),
         (206, content_type): OpenApiResponse(
             OpenApiTypes.BINARY, description="The requested byte range."
         ),
         304: OpenApiResponse(description="Unchanged since the `If-None-Match` ETag."),
-        **error_responses(404, 416, 503, *status_codes),
+        **error_responses(404, 412, 416, 503, *status_codes),
     }

@@ -7,7 +7,7 @@ import uuid
 
 from rest_framework import serializers
 
-from core.exceptions import NotFound
+from core.exceptions import ObjectNotFound
 
 # Bidirectional embedding, override and isolate controls: they make text display as
 # something other than what it is.
@@ -38,5 +38,5 @@ def uuid_or_404(value: object) -> uuid.UUID:
     """The UUID in a path segment; a malformed one is a 404, like an unknown one."""
     parsed = parse_uuid(value)
     if parsed is None:
-        raise NotFound()
+        raise ObjectNotFound()
     return parsed

@@ -1,23 +1,40 @@
-"""JSON answers for requests that never reach a DRF view (unknown URLs, crashes)."""
+"""JSON answers for ``/api/`` requests that never reach a DRF view (unknown URLs, crashes)."""
 
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 
+from core.exceptions import error_response
 
-def _wants_json(request) -> bool:
+
+def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or request.path == "/api"
 
 
-def not_found(request, exception=None):
+def _not_found_body() -> HttpResponse:
+    return error_response("Not found.", "not_found", status=404)
+
+
+@csrf_exempt  # any method may be unknown; a POST must get the 404, not a CSRF 403
+def api_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """The last ``/api/`` URL pattern: an unknown API path is the JSON 404.
+
+    Routed rather than left to ``handler404`` because Django skips that handler under
+    ``DEBUG`` and answers its HTML debug page, which an API client cannot read.
+    """
+    return _not_found_body()
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler404``: the JSON body under ``/api/``, Django's page elsewhere."""
     if _wants_json(request):
-        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+        return _not_found_body()
     return page_not_found(request, exception)
 
 
-def server_error(request):
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: the JSON body with no internals under ``/api/``."""
     if _wants_json(request):
-        return JsonResponse(
-            {"detail": "Internal server error.", "code": "server_error"}, status=500
-        )
+        return error_response("Internal server error.", "server_error", status=500)
     return html_server_error(request)

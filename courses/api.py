@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.exceptions import NotFound
+from core.exceptions import ObjectNotFound
 from core.openapi import error_responses
 from core.validators import no_control_characters, uuid_or_404
 from courses import selectors, services
@@ -158,7 +158,7 @@ class CourseViewSet(viewsets.GenericViewSet):
     def _course(self, request: Request, pk) -> Course:
         course = selectors.course_get(user=request.user, course_id=uuid_or_404(pk))
         if course is None:
-            raise NotFound()
+            raise ObjectNotFound()
         return course
 
     def _course_response(self, request: Request, pk, created: bool) -> Response:

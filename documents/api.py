@@ -10,7 +10,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.exceptions import NotFound
+from core.exceptions import ObjectNotFound
 from core.files import IgnoreAcceptNegotiation, stored_file_response
 from core.openapi import FILE_PARAMETERS, error_responses, file_responses
 from core.validators import uuid_or_404
@@ -134,12 +134,12 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def destroy(self, request: Request, pk: str) -> Response:
         document = selectors.document_get_for_delete(user=request.user, document_id=uuid_or_404(pk))
         if document is None:
-            raise NotFound()
+            raise ObjectNotFound()
         services.document_delete(document=document)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _own_document(self, request: Request, pk: str) -> Document:
         document = selectors.document_get_for_user(user=request.user, document_id=uuid_or_404(pk))
         if document is None:
-            raise NotFound()
+            raise ObjectNotFound()
         return document

@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
 from django.http import HttpRequest
 
-from core.exceptions import InvalidInput, PayloadTooLarge
+from core.exceptions import InvalidInput, UploadTooLarge
 from documents.validation import (
     PDF_MAGIC,
     check_pdf_magic,
@@ -52,7 +52,7 @@ class PdfUploadHandler(FileUploadHandler):
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None) -> None:
         if content_length > self.max_bytes + MULTIPART_OVERHEAD_BYTES:
-            raise PayloadTooLarge(too_large_message(self.max_bytes))
+            raise UploadTooLarge(too_large_message(self.max_bytes))
 
     def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
         if field_name != FILE_FIELD:
@@ -74,7 +74,7 @@ class PdfUploadHandler(FileUploadHandler):
         self._size += len(raw_data)
         if self._size > self.max_bytes:
             self.discard()
-            raise PayloadTooLarge(too_large_message(self.max_bytes))
+            raise UploadTooLarge(too_large_message(self.max_bytes))
         if len(self._head) < len(PDF_MAGIC):
             self._head += raw_data[: len(PDF_MAGIC) - len(self._head)]
             if len(self._head) == len(PDF_MAGIC):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from core.exceptions import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from core.exceptions import InvalidInput, UnsupportedFileType, UploadTooLarge
 from core.validators import is_control_character
 
 PDF_MAGIC = b"%PDF-"
@@ -40,20 +40,20 @@ def clean_filename(raw: str) -> str:
 def check_pdf_name(name: str) -> None:
     """415 unless the (cleaned) name ends in ``.pdf``, whatever the declared content type."""
     if not name.lower().endswith(PDF_EXTENSION):
-        raise UnsupportedMediaType("Only PDF files can be uploaded: the name must end in .pdf.")
+        raise UnsupportedFileType("Only PDF files can be uploaded: the name must end in .pdf.")
 
 
 def check_pdf_magic(head: bytes) -> None:
     """415 unless the bytes start with ``%PDF-``."""
     if not head.startswith(PDF_MAGIC):
-        raise UnsupportedMediaType("The file is not a PDF (it does not start with %PDF-).")
+        raise UnsupportedFileType("The file is not a PDF (it does not start with %PDF-).")
 
 
 def check_size(size: int, max_bytes: int) -> None:
     if size == 0:
         raise InvalidInput("The submitted file is empty.", field="file")
     if size > max_bytes:
-        raise PayloadTooLarge(too_large_message(max_bytes))
+        raise UploadTooLarge(too_large_message(max_bytes))
 
 
 def too_large_message(max_bytes: int) -> str:

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.services import user_is_api_admin
-from core.exceptions import Conflict, NotFound
+from core.exceptions import ObjectNotFound, StateConflict
 from core.files import IgnoreAcceptNegotiation, stored_file_response
 from core.openapi import FILE_PARAMETERS, error_responses, file_responses
 from core.validators import no_control_characters, uuid_or_404
@@ -92,7 +92,7 @@ class LectureViewSet(viewsets.GenericViewSet):
             user=request.user, lecture_id=uuid_or_404(pk), admin_override=admin_override
         )
         if lecture is None:
-            raise NotFound()
+            raise ObjectNotFound()
         return lecture
 
     @extend_schema(
@@ -139,7 +139,7 @@ class LectureViewSet(viewsets.GenericViewSet):
     def status_(self, request: Request, pk: str) -> Response:
         lecture = selectors.lecture_status_for_user(user=request.user, lecture_id=uuid_or_404(pk))
         if lecture is None:
-            raise NotFound()
+            raise ObjectNotFound()
         return Response(LectureStatusSerializer(lecture).data)
 
     @extend_schema(
@@ -152,7 +152,7 @@ class LectureViewSet(viewsets.GenericViewSet):
     def audio(self, request: Request, pk: str) -> HttpResponse:
         lecture = self._lecture(request, pk)
         if lecture.status != Lecture.Status.COMPLETED or not lecture.audio_storage_key:
-            raise Conflict(f"The audio is not ready: the lecture is {lecture.status}.")
+            raise StateConflict(f"The audio is not ready: the lecture is {lecture.status}.")
         return stored_file_response(request, lecture.audio_file())
 
     @extend_schema(
@@ -192,6 +192,6 @@ class DevLectureViewSet(viewsets.GenericViewSet):
     )
     def list(self, request: Request) -> Response:
         if not settings.DEV_ROUTES_ENABLED or not user_is_api_admin(request.user):
-            raise NotFound()
+            raise ObjectNotFound()
         page = self.paginate_queryset(selectors.lecture_list_all())
         return self.get_paginated_response(LectureSerializer(page, many=True).data)

@@ -14,7 +14,7 @@ from django_q.tasks import async_task
 
 from accounts.models import User
 from accounts.services import user_is_api_admin
-from core.exceptions import Conflict, InvalidInput, NotFound
+from core.exceptions import InvalidInput, ObjectNotFound, StateConflict
 from courses.selectors import course_is_enrolled
 from lectures.downloaders import source_policy
 from lectures.events import log_transition
@@ -167,7 +167,9 @@ def lecture_retry(*, lecture: Lecture) -> Lecture:
     with transaction.atomic():
         locked = Lecture.objects.select_for_update().get(pk=lecture.pk)
         if locked.status != Lecture.Status.FAILED:
-            raise Conflict(f"Only a failed lecture can be retried; this one is {locked.status}.")
+            raise StateConflict(
+                f"Only a failed lecture can be retried; this one is {locked.status}."
+            )
         _requeue(locked)
     return locked
 
@@ -222,10 +224,10 @@ def lecture_remove_for_user(*, user: User, lecture: Lecture) -> None:
         # The lock orders concurrent unlinks, so exactly one of them sees the last link go.
         locked = Lecture.objects.select_for_update().filter(pk=lecture.pk).first()
         if locked is None:
-            raise NotFound()
+            raise ObjectNotFound()
         deleted, _ = LectureLink.objects.filter(user=user, lecture=locked).delete()
         if not deleted:
-            raise NotFound()
+            raise ObjectNotFound()
         if not LectureLink.objects.filter(lecture=locked).exists():
             lecture_id = locked.id  # delete() clears the primary key
             locked.delete()

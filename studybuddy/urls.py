@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core import health
+from core import health, views
 
 admin.site.site_header = "StudyBuddy administration"
 admin.site.site_title = "StudyBuddy admin"
@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/", include("courses.urls")),
     path("api/", include("lectures.urls")),
     path("api/", include("documents.urls")),
+    # Last of the API: an unknown /api/ path is the JSON 404, also under DEBUG.
+    re_path(r"^api(?:/|$)", views.api_not_found, name="api-not-found"),
     re_path(r"^healthz/?$", health.healthz, name="healthz"),
     re_path(r"^readyz/?$", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

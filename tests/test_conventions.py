@@ -20,6 +20,30 @@ def test_an_unknown_api_route_is_a_json_404_even_without_a_token():
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+@pytest.mark.parametrize("path", ["/api/no-such-thing", "/api/no/such/thing/", "/api"])
+def test_an_unknown_api_route_is_a_json_404_under_debug_too(settings, method, path):
+    # Django skips handler404 under DEBUG and shows its HTML page, which a newcomer's
+    # client (make run has DEBUG on) cannot read; a POST must not meet the CSRF 403 either.
+    settings.DEBUG = True
+
+    response = getattr(Client(), method)(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/apiary"])
+def test_an_unknown_path_outside_the_api_is_djangos_404(settings, path):
+    settings.DEBUG = True
+
+    response = Client().get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
 @pytest.mark.parametrize("path", ["/api/courses", "/api/courses/"])
 def test_post_works_with_and_without_a_trailing_slash(alice_client, path):
     response = alice_client.post(path, {"code": "CSC 173", "title": "x"}, format="json")
@@ -118,3 +142,22 @@ def test_a_crash_inside_an_api_view_is_a_json_500_without_a_traceback(alice_clie
     assert response.json() == {"detail": "Internal server error.", "code": "server_error"}
     assert b"secret internal detail" not in response.content
     assert b"Traceback" not in response.content
+
+
+def test_no_domain_error_is_named_like_a_drf_exception():
+    """``except NotFound`` must not mean one class in a view and another in a service."""
+    import inspect
+
+    from rest_framework import exceptions as drf
+
+    from core import exceptions as domain
+
+    domain_names = {
+        name
+        for name, value in vars(domain).items()
+        if inspect.isclass(value) and issubclass(value, domain.DomainError)
+    }
+    drf_names = {name for name, value in vars(drf).items() if inspect.isclass(value)}
+
+    assert domain_names, "the domain error tree is empty"
+    assert not domain_names & drf_names

@@ -179,15 +179,33 @@ def test_a_jwks_server_error_is_refused(settings, clerk_key, jwks_server):
 # --- Refused tokens --------------------------------------------------------------------
 
 
-def test_no_token_is_refused():
+def test_no_token_is_refused_with_the_body_the_readme_documents():
     response = APIClient().get(URL)
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Bearer"
-    assert response.json() == {
-        "detail": "Authentication credentials were not provided.",
-        "code": "not_authenticated",
-    }
+    assert response.json() == {"detail": "missing token", "code": "not_authenticated"}
+
+
+def test_an_empty_session_cookie_is_a_missing_token():
+    client = APIClient()
+    client.cookies["__session"] = ""
+
+    response = client.get(URL)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "missing token", "code": "not_authenticated"}
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer a.b", "Bearer a.b.c extra"]
+)
+def test_a_malformed_authorization_header_is_an_invalid_token(header):
+    response = APIClient().get(URL, HTTP_AUTHORIZATION=header)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert response.content == b'{"detail":"invalid token","code":"authentication_failed"}'
 
 
 def test_an_expired_token_is_refused_as_expired(clerk_key):

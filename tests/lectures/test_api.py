@@ -418,6 +418,29 @@ def test_the_audio_answers_304_to_its_etag(alice_client, alice):
     assert response["ETag"] == etag
 
 
+def test_head_of_the_audio_ignores_range(alice_client, alice):
+    """RFC 9110 §14.2: Range is for GET only; HEAD answers 200 with the full length."""
+    lecture = completed_lecture(alice, audio=b"x" * 100)
+
+    response = alice_client.head(f"/api/lectures/{lecture.id}/audio", HTTP_RANGE="bytes=0-9")
+
+    assert response.status_code == 200
+    assert response["Content-Length"] == "100"
+    assert "Content-Range" not in response
+    assert response.content == b""
+
+
+def test_several_audio_ranges_answer_the_whole_audio(alice_client, alice):
+    """RFC 9110 §14.2, §15.5.17: several ranges, one satisfiable, are not 416 (here 200)."""
+    audio = bytes(range(100))
+    lecture = completed_lecture(alice, audio=audio)
+
+    response = alice_client.get(f"/api/lectures/{lecture.id}/audio", HTTP_RANGE="bytes=0-9,500-")
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == audio
+
+
 def test_an_unsatisfiable_audio_range_is_416(alice_client, alice):
     lecture = completed_lecture(alice, audio=b"x" * 100)
 
