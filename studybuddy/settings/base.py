@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from corsheaders.defaults import default_headers
 from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ImproperlyConfigured
 
@@ -185,6 +186,14 @@ CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/.*$"
 # File downloads: the SPA reads the name, the version and the range of what it fetched.
 CORS_EXPOSE_HEADERS = ["Content-Disposition", "Content-Range", "Accept-Ranges", "ETag"]
+# The file routes' conditional and range headers, which the SPA's player and PDF viewer send.
+CORS_ALLOW_HEADERS = (
+    *default_headers,
+    "range",
+    "if-range",
+    "if-match",
+    "if-none-match",
+)
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

@@ -7,6 +7,7 @@ origins and only on /api/; session and CSRF cookies ``Secure`` when ``DEBUG`` is
 from __future__ import annotations
 
 import re
+import uuid
 from http.cookies import SimpleCookie
 
 import httpx
@@ -96,6 +97,21 @@ def test_the_spa_origin_may_call_the_api_cross_origin(server):
     assert "authorization" in preflight.headers["Access-Control-Allow-Headers"]
     assert actual.headers["Access-Control-Allow-Origin"] == SPA
     assert "Content-Disposition" in actual.headers["Access-Control-Expose-Headers"]
+
+
+def test_the_spa_may_send_the_file_routes_range_and_conditional_headers(server):
+    preflight = httpx.options(
+        f"{server.url}/api/documents/{uuid.uuid4()}/file",
+        headers={
+            "Origin": SPA,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization, range, if-range, if-none-match",
+        },
+    )
+
+    assert preflight.status_code == 200
+    allowed = {h.strip() for h in preflight.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "range", "if-range", "if-match", "if-none-match"} <= allowed
 
 
 @pytest.mark.parametrize(
