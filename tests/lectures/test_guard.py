@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lectures.sources import (
+from lectures.fetch import (
     BlockedSource,
     SourcePolicy,
     download,
