@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -279,3 +280,62 @@ def test_hls_segments_on_private_addresses_are_refused(
 
     with pytest.raises(BlockedSource, match="private or reserved"):
         download(url, scratch, loopback_exempt_policy(media_server, {}))
+
+
+def test_relative_variant_and_key_uris_are_fetched_from_the_playlist_host_through_the_guard(
+    media: MediaSet, media_server: MediaServer, scratch: Path
+) -> None:
+    aes = media.root / "hls/aes"
+    key_url, key_route = media_server.route(serve(aes / "key.bin"), suffix="/keys/key.bin")
+    key_dir = urlsplit(key_url).path.split("/")[2]
+    # From /r/<media>/media/index.m3u8: the key two levels up, the segments three.
+    lines = []
+    for line in (aes / "index.m3u8").read_text().splitlines():
+        line = line.replace('URI="key.bin"', f'URI="../../{key_dir}/keys/key.bin"')
+        lines.append(line if line.startswith("#") else f"../../../files/hls/aes/{line}")
+    media_text = "\n".join(lines) + "\n"
+
+    def media_playlist(handler, _route) -> None:
+        handler.send_body(200, media_text.encode(), "application/vnd.apple.mpegurl")
+
+    media_url, media_route = media_server.route(media_playlist, suffix="/media/index.m3u8")
+    media_dir = urlsplit(media_url).path.split("/")[2]
+    master_text = (
+        '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,CODECS="avc1.42e00a,mp4a.40.2"\n'
+        f"../{media_dir}/media/index.m3u8?token=abc\n"
+    )
+
+    def master_playlist(handler, _route) -> None:
+        handler.send_body(200, master_text.encode(), "application/vnd.apple.mpegurl")
+
+    master_url, _ = media_server.route(master_playlist, suffix="/master.m3u8")
+    # A name only the policy's resolver knows: every request below went through the guard.
+    named = master_url.replace("127.0.0.1", "video.panopto.com")
+    policy = loopback_exempt_policy(media_server, {"video.panopto.com": "127.0.0.1"})
+
+    result = download(named, scratch, policy)
+
+    assert result.kind == "hls"
+    assert scratch.read_bytes() == media.hls.plain_bytes
+    assert media_route.host_headers == [f"video.panopto.com:{media_server.port}"]
+    assert key_route.host_headers == [f"video.panopto.com:{media_server.port}"]
+
+
+def test_a_relative_key_uri_to_a_private_address_is_refused_before_any_segment(
+    media: MediaSet, media_server: MediaServer, scratch: Path
+) -> None:
+    segment_url, segment_route = media_server.route(serve(media.root / "hls/aes/seg000.enc"))
+    playlist = (
+        '#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI="//169.254.169.254/latest/key"\n'
+        f"#EXTINF:1.0,\n{segment_url}\n#EXT-X-ENDLIST\n"
+    )
+
+    def behaviour(handler, _route) -> None:
+        handler.send_body(200, playlist.encode(), "application/vnd.apple.mpegurl")
+
+    url, _ = media_server.route(behaviour, suffix="/index.m3u8")
+
+    with pytest.raises(BlockedSource, match="private or reserved"):
+        download(url, scratch, loopback_exempt_policy(media_server, {}))
+
+    assert segment_route.requests == 0
