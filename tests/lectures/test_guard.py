@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import socket
+import ssl
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from lectures.fetch import (
     BlockedSource,
     SourcePolicy,
+    TransientSourceError,
     download,
     validate_stream_url,
 )
@@ -339,3 +349,76 @@ def test_a_relative_key_uri_to_a_private_address_is_refused_before_any_segment(
         download(url, scratch, loopback_exempt_policy(media_server, {}))
 
     assert segment_route.requests == 0
+
+
+# --------------------------------------------------------------------- TLS
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path):
+    """A TLS server on 127.0.0.1 with a self-signed certificate for video.panopto.com;
+    records the server name (SNI) the client asked for and how the handshake ended."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "video.panopto.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("video.panopto.com")]), False)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    seen: dict[str, str | None] = {}
+    context.sni_callback = lambda _sock, server_name, _ctx: seen.update(server_name=server_name)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            try:
+                context.wrap_socket(connection, server_side=True).close()
+                seen["handshake"] = "completed"
+            except ssl.SSLError as exc:
+                seen["handshake"] = exc.reason
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], seen, thread
+    listener.close()
+
+
+def test_tls_uses_the_host_name_for_sni_and_checks_the_certificate(
+    tls_server, scratch: Path
+) -> None:
+    port, seen, server_thread = tls_server
+    policy = SourcePolicy(
+        allowed_hosts=("panopto.com",),
+        exempt_networks=("127.0.0.1/32",),
+        resolver=resolver_of({"video.panopto.com": "127.0.0.1"}),
+        connect_timeout=2.0,
+        read_timeout=2.0,
+        max_retries=0,
+    )
+
+    # Connected to 127.0.0.1, but the handshake named the host, and the self-signed
+    # certificate was refused: the address changes, the TLS checks do not.
+    with pytest.raises(TransientSourceError, match=r"video\.panopto\.com"):
+        download(f"https://video.panopto.com:{port}/lecture.mp4", scratch, policy)
+
+    server_thread.join(timeout=5)
+    assert seen == {"server_name": "video.panopto.com", "handshake": "TLSV1_ALERT_UNKNOWN_CA"}
