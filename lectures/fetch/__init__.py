@@ -30,7 +30,7 @@ from lectures.fetch.errors import (
     TransientSourceError,
     UnsupportedSource,
 )
-from lectures.fetch.guard import SourcePolicy, parse_host_list, validate_stream_url
+from lectures.fetch.guard import SourcePolicy, validate_stream_url
 from lectures.fetch.panoptodownloader import fetch_with_panoptodownloader
 from lectures.fetch.progress import DownloadResult, ProgressCallback
 
@@ -48,7 +48,6 @@ __all__ = [
     "UnsupportedSource",
     "download",
     "fetch_recording",
-    "parse_host_list",
     "source_policy",
     "validate_stream_url",
 ]

@@ -33,7 +33,6 @@ __all__ = [
     "check_stream_url",
     "check_url_shape",
     "display_host",
-    "parse_host_list",
     "validate_stream_url",
 ]
 
@@ -99,11 +98,6 @@ class SourcePolicy:
         if any(ip in net for net in self._exempt):
             return True
         return not address_is_blocked(ip)
-
-
-def parse_host_list(value: str) -> tuple[str, ...]:
-    """Split a comma-separated host list (the ``PANOPTO_ALLOWED_HOSTS`` format)."""
-    return tuple(h.strip() for h in value.split(",") if h.strip())
 
 
 def _normalise_allowed_host(host: str) -> str:

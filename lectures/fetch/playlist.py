@@ -146,6 +146,10 @@ def media_segments(playlist: m3u8.M3U8, url: str) -> list[Segment]:
     segments: list[Segment] = []
     next_range_start = 0
     for segment in playlist.segments:
+        if not segment.uri:
+            # m3u8 keeps a trailing EXTINF (or partial segment) that no URI line followed;
+            # joined to the playlist URL it would fetch the playlist itself.
+            continue
         duration = segment.duration
         if duration is not None and not (math.isfinite(duration) and duration >= 0):
             raise UnsupportedSource(_MALFORMED)

@@ -261,6 +261,15 @@ def test_discontinuities_keep_the_order_the_sequence_and_the_key() -> None:
     assert segments[0].key == segments[1].key
 
 
+@pytest.mark.parametrize(
+    "tail", ["#EXTINF:1.0,", "#EXT-X-BYTERANGE:10@0", '#EXT-X-PART:DURATION=1.0,URI="p.ts"']
+)
+def test_a_tag_that_no_uri_line_follows_is_not_a_segment(tail: str) -> None:
+    text = "#EXTM3U\n#EXTINF:1.0,\na.ts\n" + tail + "\n"
+
+    assert [s.uri for s in segments_of(text)] == ["https://cdn.panopto.com/sessions/abc/media/a.ts"]
+
+
 def test_an_init_segment_with_a_byte_range_is_refused() -> None:
     with pytest.raises(UnsupportedSource, match="init segments with byte ranges"):
         segments_of(media_playlist('#EXT-X-MAP:URI="i.mp4",BYTERANGE="10@0"', "#EXTINF:1,", "a"))
