@@ -3,7 +3,7 @@
 AAC (the usual Panopto case) is remuxed packet by packet, without decoding: fast and
 lossless. Any other codec is decoded and encoded to AAC. Both paths stream packets, so
 memory does not grow with the recording's length. Only local files are read: the
-downloader (``lectures.sources``) is the only thing that touches the network.
+downloader (``lectures.fetch``) is the only thing that touches the network.
 """
 
 from __future__ import annotations

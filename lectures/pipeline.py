@@ -40,10 +40,9 @@ from core.storage import (
     storage_save_local_file,
 )
 from lectures.audio import AudioExtractionError, AudioResult, extract_audio
-from lectures.downloaders import fetch_recording
 from lectures.events import log_transition
+from lectures.fetch import SourceError, fetch_recording
 from lectures.models import Lecture, audio_storage_key
-from lectures.sources import SourceError
 
 logger = logging.getLogger("studybuddy.lectures")
 

@@ -16,11 +16,10 @@ from accounts.models import User
 from accounts.services import user_is_api_admin
 from core.exceptions import InvalidInput, ObjectNotFound, StateConflict
 from courses.selectors import course_is_enrolled
-from lectures.downloaders import source_policy
 from lectures.events import log_transition
+from lectures.fetch import BlockedSource, source_policy, validate_stream_url
 from lectures.models import Lecture, LectureLink
 from lectures.panopto import InvalidPanoptoUrl, extract_session_id
-from lectures.sources import BlockedSource, validate_stream_url
 
 logger = logging.getLogger("studybuddy.lectures")
 

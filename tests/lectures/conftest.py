@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lectures.sources import SourcePolicy
+from lectures.fetch import SourcePolicy
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lectures.audio import extract_audio
-from lectures.sources import (
+from lectures.fetch import (
     NoAudioSource,
     NotMediaSource,
     SourceHTTPError,

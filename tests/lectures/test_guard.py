@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import socket
+import ssl
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from lectures.sources import (
+from lectures.fetch import (
     BlockedSource,
     SourcePolicy,
+    TransientSourceError,
     download,
     validate_stream_url,
 )
@@ -279,3 +290,135 @@ def test_hls_segments_on_private_addresses_are_refused(
 
     with pytest.raises(BlockedSource, match="private or reserved"):
         download(url, scratch, loopback_exempt_policy(media_server, {}))
+
+
+def test_relative_variant_and_key_uris_are_fetched_from_the_playlist_host_through_the_guard(
+    media: MediaSet, media_server: MediaServer, scratch: Path
+) -> None:
+    aes = media.root / "hls/aes"
+    key_url, key_route = media_server.route(serve(aes / "key.bin"), suffix="/keys/key.bin")
+    key_dir = urlsplit(key_url).path.split("/")[2]
+    # From /r/<media>/media/index.m3u8: the key two levels up, the segments three.
+    lines = []
+    for line in (aes / "index.m3u8").read_text().splitlines():
+        line = line.replace('URI="key.bin"', f'URI="../../{key_dir}/keys/key.bin"')
+        lines.append(line if line.startswith("#") else f"../../../files/hls/aes/{line}")
+    media_text = "\n".join(lines) + "\n"
+
+    def media_playlist(handler, _route) -> None:
+        handler.send_body(200, media_text.encode(), "application/vnd.apple.mpegurl")
+
+    media_url, media_route = media_server.route(media_playlist, suffix="/media/index.m3u8")
+    media_dir = urlsplit(media_url).path.split("/")[2]
+    master_text = (
+        '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,CODECS="avc1.42e00a,mp4a.40.2"\n'
+        f"../{media_dir}/media/index.m3u8?token=abc\n"
+    )
+
+    def master_playlist(handler, _route) -> None:
+        handler.send_body(200, master_text.encode(), "application/vnd.apple.mpegurl")
+
+    master_url, _ = media_server.route(master_playlist, suffix="/master.m3u8")
+    # A name only the policy's resolver knows: every request below went through the guard.
+    named = master_url.replace("127.0.0.1", "video.panopto.com")
+    policy = loopback_exempt_policy(media_server, {"video.panopto.com": "127.0.0.1"})
+
+    result = download(named, scratch, policy)
+
+    assert result.kind == "hls"
+    assert scratch.read_bytes() == media.hls.plain_bytes
+    assert media_route.host_headers == [f"video.panopto.com:{media_server.port}"]
+    assert key_route.host_headers == [f"video.panopto.com:{media_server.port}"]
+
+
+def test_a_relative_key_uri_to_a_private_address_is_refused_before_any_segment(
+    media: MediaSet, media_server: MediaServer, scratch: Path
+) -> None:
+    segment_url, segment_route = media_server.route(serve(media.root / "hls/aes/seg000.enc"))
+    playlist = (
+        '#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI="//169.254.169.254/latest/key"\n'
+        f"#EXTINF:1.0,\n{segment_url}\n#EXT-X-ENDLIST\n"
+    )
+
+    def behaviour(handler, _route) -> None:
+        handler.send_body(200, playlist.encode(), "application/vnd.apple.mpegurl")
+
+    url, _ = media_server.route(behaviour, suffix="/index.m3u8")
+
+    with pytest.raises(BlockedSource, match="private or reserved"):
+        download(url, scratch, loopback_exempt_policy(media_server, {}))
+
+    assert segment_route.requests == 0
+
+
+# --------------------------------------------------------------------- TLS
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path):
+    """A TLS server on 127.0.0.1 with a self-signed certificate for video.panopto.com;
+    records the server name (SNI) the client asked for and how the handshake ended."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "video.panopto.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("video.panopto.com")]), False)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    seen: dict[str, str | None] = {}
+    context.sni_callback = lambda _sock, server_name, _ctx: seen.update(server_name=server_name)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            try:
+                context.wrap_socket(connection, server_side=True).close()
+                seen["handshake"] = "completed"
+            except ssl.SSLError as exc:
+                seen["handshake"] = exc.reason
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], seen, thread
+    listener.close()
+
+
+def test_tls_uses_the_host_name_for_sni_and_checks_the_certificate(
+    tls_server, scratch: Path
+) -> None:
+    port, seen, server_thread = tls_server
+    policy = SourcePolicy(
+        allowed_hosts=("panopto.com",),
+        exempt_networks=("127.0.0.1/32",),
+        resolver=resolver_of({"video.panopto.com": "127.0.0.1"}),
+        connect_timeout=2.0,
+        read_timeout=2.0,
+        max_retries=0,
+    )
+
+    # Connected to 127.0.0.1, but the handshake named the host, and the self-signed
+    # certificate was refused: the address changes, the TLS checks do not.
+    with pytest.raises(TransientSourceError, match=r"video\.panopto\.com"):
+        download(f"https://video.panopto.com:{port}/lecture.mp4", scratch, policy)
+
+    server_thread.join(timeout=5)
+    assert seen == {"server_name": "video.panopto.com", "handshake": "TLSV1_ALERT_UNKNOWN_CA"}

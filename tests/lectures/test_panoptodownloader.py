@@ -55,7 +55,7 @@ def test_the_adapter_enforces_the_size_limit_while_the_package_streams(
 
     assert lecture_process(lecture_id=lecture.id) == "failed"
     lecture.refresh_from_db()
-    assert "larger than LECTURE_MAX_BYTES" in lecture.error_message
+    assert "larger than the 19.5 KiB limit" in lecture.error_message
 
 
 def test_the_adapter_refuses_hls(panoptodownloader, media_server):

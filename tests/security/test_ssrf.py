@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django_q.models import OrmQ
 
-from lectures import downloaders
+from lectures import fetch
 from lectures.models import Lecture, LectureLink
 from lectures.pipeline import lecture_process
 from tests.factories import EnrollmentFactory
@@ -137,9 +137,9 @@ def only_the_media_server_exempt(lecture_settings, monkeypatch):
     reached: the first hop is then allowed and only the redirect's target can be refused."""
     lecture_settings.PANOPTO_ALLOW_PRIVATE_NETWORKS = False
     lecture_settings.PANOPTO_ALLOWED_HOSTS = ["127.0.0.1"]
-    real = downloaders.source_policy
+    real = fetch.source_policy
     monkeypatch.setattr(
-        downloaders,
+        fetch,
         "source_policy",
         lambda: dataclasses.replace(real(), exempt_networks=("127.0.0.1/32",)),
     )

@@ -1,0 +1,116 @@
+"""A direct MP4/M4A download: streamed to disk, resumed with ``Range`` after a drop.
+
+The size limit is checked against the declared length and again while the body streams;
+transient failures are retried with back-off (see :mod:`~lectures.fetch.retry`), and an
+attempt that moved the download forward resumes where it stopped. A URL that answers with
+an HLS playlist content type raises :class:`PlaylistAnswer` so the caller fetches it as HLS.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from lectures.fetch.errors import (
+    NotMediaSource,
+    SourceTooLarge,
+    TransientSourceError,
+    UnsupportedSource,
+)
+from lectures.fetch.guard import SourcePolicy, display_host
+from lectures.fetch.media import is_media_type, is_playlist_type, media_type
+from lectures.fetch.progress import DownloadResult, Progress
+from lectures.fetch.retry import with_retries
+from lectures.fetch.transport import READ_FAILURES, GuardedSession, open_url
+
+__all__ = ["FileDownload", "PlaylistAnswer"]
+
+_CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$", re.IGNORECASE)
+
+
+class PlaylistAnswer(Exception):
+    """Internal signal: the direct URL answered with an HLS playlist content type."""
+
+
+class FileDownload:
+    """A direct file, streamed to disk, resumed with ``Range`` after a failure."""
+
+    def __init__(self, client: GuardedSession, policy: SourcePolicy, progress: Progress) -> None:
+        self._client = client
+        self._policy = policy
+        self._progress = progress
+        self._total: int | None = None
+        self._validator: str | None = None
+        self._content_type = ""
+
+    def run(self, url: str, dest: Path) -> DownloadResult:
+        """Fetch ``url`` into ``dest``; raises :class:`PlaylistAnswer` for a playlist."""
+        with open(dest, "wb") as out:
+            return with_retries(self._policy, lambda: self._attempt(url, out))
+
+    def _attempt(self, url: str, out: BinaryIO) -> DownloadResult:
+        offset = out.tell()
+        headers: dict[str, str] = {}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if self._validator:
+                # Only resume the same representation; a changed file answers 200 instead.
+                headers["If-Range"] = self._validator
+        with open_url(self._client, url, self._policy, headers) as (response, final_url):
+            host = display_host(final_url)
+            content_type = media_type(response)
+            if is_playlist_type(content_type) and not offset:
+                raise PlaylistAnswer
+            if not is_media_type(content_type):
+                raise NotMediaSource("source is not a video")
+            self._content_type = content_type
+            offset = self._start_position(response, out, offset, host)
+            self._validator = response.headers.get("etag") or response.headers.get("last-modified")
+            written = self._stream_body(response, out, offset, host)
+        if self._total is not None and written < self._total:
+            raise TransientSourceError(
+                f"connection to {host} ended early", made_progress=written > offset
+            )
+        out.flush()
+        return DownloadResult(size_bytes=written, content_type=self._content_type, kind="file")
+
+    def _start_position(
+        self, response: httpx.Response, out: BinaryIO, offset: int, host: str
+    ) -> int:
+        """Where this response's body starts in the file; checks size and Content-Range."""
+        if response.status_code == 206:
+            match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+            if not match or int(match.group(1)) != offset:
+                raise UnsupportedSource(f"{host} answered a resume request with the wrong range")
+            if match.group(3) != "*":
+                self._total = int(match.group(3))
+        else:
+            # 200: a full body, whether we asked for a range or not: start over.
+            offset = 0
+            out.seek(0)
+            out.truncate()
+            length = response.headers.get("content-length")
+            self._total = int(length) if length and length.isdigit() else None
+        if self._total is not None and self._total > self._policy.max_bytes:
+            raise SourceTooLarge(self._policy.max_bytes)
+        return offset
+
+    def _stream_body(self, response: httpx.Response, out: BinaryIO, offset: int, host: str) -> int:
+        written = offset
+        try:
+            # No chunk size: httpx's re-chunking buffer would lose the bytes it holds when
+            # the connection drops, and the resume offset must count every byte received.
+            for chunk in response.iter_raw():
+                written += len(chunk)
+                if written > self._policy.max_bytes:
+                    raise SourceTooLarge(self._policy.max_bytes)
+                out.write(chunk)
+                self._progress(written, self._total)
+        except READ_FAILURES:
+            raise TransientSourceError(
+                f"connection to {host} was lost", made_progress=written > offset
+            ) from None
+        return written

@@ -1,0 +1,169 @@
+"""An HLS download: playlists, keys and segments fetched through the guard, AES-128 decrypted.
+
+The master playlist's audio-carrying variant (or audio rendition) is followed to its media
+playlist; the segments, whatever their extension (Panopto serves ``.ts``, ``.panobf1``,
+``.panobf2``), are fetched one by one, each retried whole on a transient failure, decrypted
+when the playlist says AES-128, and appended to one scratch file that FFmpeg reads as a
+single MPEG-TS (or fragmented MP4, init segment first) stream.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from lectures.fetch.errors import NotMediaSource, SourceTooLarge, UnsupportedSource
+from lectures.fetch.guard import SourcePolicy, display_host
+from lectures.fetch.media import is_media_type, media_type
+from lectures.fetch.playlist import (
+    MAX_PLAYLIST_BYTES,
+    Segment,
+    choose_media_playlist,
+    media_segments,
+    parse_playlist,
+)
+from lectures.fetch.progress import DownloadResult, Progress
+from lectures.fetch.retry import with_retries
+from lectures.fetch.transport import GuardedSession, lost_connection, open_url
+
+__all__ = ["HLSDownload"]
+
+_AES_KEY_BYTES = 16
+
+
+class HLSDownload:
+    """An HLS stream: playlists parsed with ``m3u8``, every byte fetched through the guard."""
+
+    def __init__(self, client: GuardedSession, policy: SourcePolicy, progress: Progress) -> None:
+        self._client = client
+        self._policy = policy
+        self._progress = progress
+        self._keys: dict[str, bytes] = {}
+
+    def run(self, url: str, dest: Path) -> DownloadResult:
+        """Fetch the stream whose (master or media) playlist is at ``url`` into ``dest``."""
+        text, final_url = self._fetch_playlist(url)
+        playlist = parse_playlist(text, final_url)
+        if playlist.is_variant:
+            media_url = choose_media_playlist(playlist, final_url)
+            text, final_url = self._fetch_playlist(media_url)
+            playlist = parse_playlist(text, final_url)
+            if playlist.is_variant:
+                raise UnsupportedSource("HLS playlist nests master playlists")
+        segments = media_segments(playlist, final_url)
+        written = self._write_segments(segments, dest)
+        return DownloadResult(
+            size_bytes=written, content_type="application/vnd.apple.mpegurl", kind="hls"
+        )
+
+    def _fetch_playlist(self, url: str) -> tuple[str, str]:
+        """The playlist's text and its final URL (the base of relative entries)."""
+
+        def attempt() -> tuple[str, str]:
+            with open_url(self._client, url, self._policy) as (response, final_url):
+                content_type = media_type(response)
+                if content_type and not (
+                    is_media_type(content_type) or content_type == "text/plain"
+                ):
+                    raise NotMediaSource("source is not a video")
+                return _read_playlist_body(response, display_host(final_url)), final_url
+
+        return with_retries(self._policy, attempt)
+
+    def _write_segments(self, segments: list[Segment], dest: Path) -> int:
+        current_init: str | None = None
+        with open(dest, "wb") as out:
+            for index, segment in enumerate(segments):
+                if segment.init_uri and segment.init_uri != current_init:
+                    # fMP4: the init segment (moov) goes first, and again if it changes.
+                    self._append(out, segment.init_uri, None)
+                    current_init = segment.init_uri
+                self._append(out, segment.uri, segment)
+                self._progress(index + 1, len(segments))
+            return out.tell()
+
+    def _append(self, out: BinaryIO, url: str, segment: Segment | None) -> None:
+        """Fetch one segment (retried whole) and append it, decrypted, to ``out``."""
+        start = out.tell()
+        byte_range = segment.byte_range if segment else None
+        headers = {"Range": f"bytes={byte_range[0]}-{sum(byte_range) - 1}"} if byte_range else None
+
+        def attempt() -> None:
+            out.seek(start)
+            out.truncate()
+            decryptor = self._decryptor(segment) if segment and segment.key else None
+            with open_url(self._client, url, self._policy, headers) as (response, final_url):
+                host = display_host(final_url)
+                content_type = media_type(response)
+                if content_type and not is_media_type(content_type):
+                    raise NotMediaSource("source is not a video")
+                if byte_range and response.status_code != 206:
+                    raise UnsupportedSource(f"{host} does not serve byte ranges")
+                with lost_connection(host):
+                    for chunk in response.iter_raw():
+                        # Bytes on disk after decryption differ by padding only: good enough.
+                        if out.tell() + len(chunk) > self._policy.max_bytes:
+                            raise SourceTooLarge(self._policy.max_bytes)
+                        out.write(decryptor.update(chunk) if decryptor else chunk)
+            if decryptor:
+                out.write(decryptor.finalize())
+
+        with_retries(self._policy, attempt)
+
+    def _decryptor(self, segment: Segment) -> _SegmentDecryptor:
+        assert segment.key is not None
+        key = self._keys.get(segment.key.uri)
+        if key is None:
+            key = self._fetch_key(segment.key.uri)
+            self._keys[segment.key.uri] = key
+        # Without an IV attribute, the IV is the media sequence number, big-endian (RFC 8216).
+        iv = segment.key.iv or segment.sequence.to_bytes(16, "big")
+        return _SegmentDecryptor(key, iv)
+
+    def _fetch_key(self, url: str) -> bytes:
+        def attempt() -> bytes:
+            with open_url(self._client, url, self._policy) as (response, _final_url):
+                body = b""
+                for chunk in response.iter_raw(1024):
+                    body += chunk
+                    if len(body) > _AES_KEY_BYTES:
+                        break
+            if len(body) != _AES_KEY_BYTES:
+                raise UnsupportedSource("HLS encryption key is not a 16-byte AES key")
+            return body
+
+        return with_retries(self._policy, attempt)
+
+
+class _SegmentDecryptor:
+    """AES-128-CBC with PKCS7 padding, streamed chunk by chunk."""
+
+    def __init__(self, key: bytes, iv: bytes) -> None:
+        self._cipher = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+        self._unpadder = padding.PKCS7(128).unpadder()
+
+    def update(self, data: bytes) -> bytes:
+        return self._unpadder.update(self._cipher.update(data))
+
+    def finalize(self) -> bytes:
+        try:
+            return self._unpadder.update(self._cipher.finalize()) + self._unpadder.finalize()
+        except ValueError:
+            raise UnsupportedSource("HLS segment could not be decrypted (wrong key?)") from None
+
+
+def _read_playlist_body(response: httpx.Response, host: str) -> str:
+    body = bytearray()
+    with lost_connection(host):
+        for chunk in response.iter_raw(64 * 1024):
+            body += chunk
+            if len(body) > MAX_PLAYLIST_BYTES:
+                raise UnsupportedSource("HLS playlist is too large")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotMediaSource("source is not a video") from None
