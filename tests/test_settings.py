@@ -58,6 +58,10 @@ PRODUCTION = {
             {"Q_TIMEOUT_SECONDS": "600", "Q_RETRY_SECONDS": "600"},
             "Q_RETRY_SECONDS must be greater than Q_TIMEOUT_SECONDS",
         ),
+        (
+            {"Q_TIMEOUT_SECONDS": "600", "Q_RETRY_SECONDS": "700"},
+            "LECTURE_DOWNLOAD_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS",
+        ),
         ({"DEBUG": "maybe"}, "DEBUG must be true or false, not 'maybe'"),
         ({"DOCUMENT_MAX_BYTES": "lots"}, "DOCUMENT_MAX_BYTES must be a whole number"),
         ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND must be one of local, s3"),
@@ -77,6 +81,7 @@ PRODUCTION = {
         "secret-key",
         "dev-auth",
         "q-retry",
+        "download-timeout",
         "debug",
         "int",
         "choice",

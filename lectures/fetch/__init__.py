@@ -21,6 +21,7 @@ from django.conf import settings
 from lectures.fetch.builtin import download
 from lectures.fetch.errors import (
     BlockedSource,
+    DownloadTooSlow,
     NoAudioSource,
     NotMediaSource,
     PermanentSourceError,
@@ -37,6 +38,7 @@ from lectures.fetch.progress import DownloadResult, ProgressCallback
 __all__ = [
     "BlockedSource",
     "DownloadResult",
+    "DownloadTooSlow",
     "NoAudioSource",
     "NotMediaSource",
     "PermanentSourceError",

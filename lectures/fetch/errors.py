@@ -75,6 +75,13 @@ class SourceTooLarge(PermanentSourceError):
         self.max_bytes = max_bytes
 
 
+class DownloadTooSlow(PermanentSourceError):
+    """The download ran past ``LECTURE_DOWNLOAD_TIMEOUT_SECONDS`` (a source that drips)."""
+
+    def __init__(self) -> None:
+        super().__init__("the download took too long")
+
+
 class NoAudioSource(PermanentSourceError):
     """The HLS playlist declares only renditions without audio."""
 

@@ -75,6 +75,7 @@ class SourcePolicy:
     max_retries: int = _configured("LECTURE_DOWNLOAD_RETRIES")
     backoff_base: float = _configured("LECTURE_RETRY_BACKOFF_SECONDS")
     backoff_cap: float = 30.0
+    download_timeout: float = _configured("LECTURE_DOWNLOAD_TIMEOUT_SECONDS")
     max_redirects: int = 5
     # A download that keeps making progress may resume more often than it may fail in a row.
     max_resumes: int = 50
@@ -91,10 +92,16 @@ class SourcePolicy:
         object.__setattr__(self, "_exempt", nets)
 
     def address_allowed(self, address: str) -> bool:
-        """Whether a resolved IP address may be connected to."""
+        """Whether a resolved IP address may be connected to.
+
+        Link-local and cloud metadata addresses never may: neither the private-network flag
+        nor an exempt network opens them (credentials live there, not recordings).
+        """
+        ip = ipaddress.ip_address(address)
+        if address_is_link_local(ip):
+            return False
         if self.allow_private_networks:
             return True
-        ip = ipaddress.ip_address(address)
         if any(ip in net for net in self._exempt):
             return True
         return not address_is_blocked(ip)
@@ -127,6 +134,23 @@ def _parse_ip_literal(host: str) -> IPAddress | None:
         except OSError:
             return None
     return None
+
+
+# The instance metadata services of the large clouds that are not in 169.254.0.0/16 or
+# fe80::/10 themselves (AWS over IPv6, Alibaba Cloud).
+_METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+)
+
+
+def address_is_link_local(ip: IPAddress) -> bool:
+    """Link-local (169.254.0.0/16, fe80::/10) or a cloud metadata address, in any spelling
+    (IPv4-mapped, 6to4 and Teredo forms included)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None and address_is_link_local(embedded):
+            return True
+    return ip.is_link_local or ip in _METADATA_ADDRESSES
 
 
 def address_is_blocked(ip: IPAddress) -> bool:

@@ -14,7 +14,6 @@ their number, so a hostile playlist must be refused before it is parsed.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -43,6 +42,8 @@ MAX_VARIANTS = 200
 MAX_KEYS = MAX_SEGMENTS
 # RFC 8216 decimal-integer: 0 to 2^64-1.
 _MAX_DECIMAL_INTEGER = 2**64 - 1
+# No lecture segment lasts a day; a longer one (or an infinite or NaN one) is nonsense.
+_MAX_SEGMENT_SECONDS = 86_400.0
 _AUDIO_CODEC_PREFIXES = ("mp4a", "ac-3", "ec-3", "opus", "flac", "mp3", "alac")
 _MALFORMED = "HLS playlist is malformed"
 
@@ -151,7 +152,7 @@ def media_segments(playlist: m3u8.M3U8, url: str) -> list[Segment]:
             # joined to the playlist URL it would fetch the playlist itself.
             continue
         duration = segment.duration
-        if duration is not None and not (math.isfinite(duration) and duration >= 0):
+        if duration is not None and not (0 <= duration <= _MAX_SEGMENT_SECONDS):
             raise UnsupportedSource(_MALFORMED)
         byte_range = None
         if segment.byterange is not None:
@@ -211,6 +212,12 @@ def _byte_range(value: str, next_start: int) -> tuple[int, int]:
 
 def _decimal_integer(text: str) -> int:
     text = text.strip()
-    if not text.isdigit() or not text.isascii() or int(text) > _MAX_DECIMAL_INTEGER:
+    # The length first: Python refuses to convert more than 4,300 digits (ValueError).
+    if (
+        len(text) > len(str(_MAX_DECIMAL_INTEGER))
+        or not text.isdigit()
+        or not text.isascii()
+        or int(text) > _MAX_DECIMAL_INTEGER
+    ):
         raise UnsupportedSource(_MALFORMED)
     return int(text)

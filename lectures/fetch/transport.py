@@ -25,6 +25,7 @@ import httpx
 
 from lectures.fetch.errors import (
     BlockedSource,
+    DownloadTooSlow,
     PermanentSourceError,
     SourceHTTPError,
     TransientSourceError,
@@ -144,14 +145,19 @@ def _httpx_errors() -> Iterator[None]:
 
 
 class _ResponseStream(httpx.SyncByteStream):
-    """An httpcore response body, read with httpx's exceptions."""
+    """An httpcore response body, read with httpx's exceptions, ending the download once
+    its deadline has passed (a source that drips a byte at a time never times out a read)."""
 
-    def __init__(self, stream: Iterable[bytes]) -> None:
+    def __init__(self, stream: Iterable[bytes], deadline: float) -> None:
         self._stream = stream
+        self._deadline = deadline
 
     def __iter__(self) -> Iterator[bytes]:
         with _httpx_errors():
-            yield from self._stream
+            for chunk in self._stream:
+                if time.monotonic() > self._deadline:
+                    raise DownloadTooSlow()
+                yield chunk
 
     def close(self) -> None:
         close = getattr(self._stream, "close", None)
@@ -166,7 +172,8 @@ class GuardedTransport(httpx.BaseTransport):
     No proxy support on purpose: a proxy would do the resolving, out of the guard's reach.
     """
 
-    def __init__(self, policy: SourcePolicy) -> None:
+    def __init__(self, policy: SourcePolicy, *, deadline: float) -> None:
+        self._deadline = deadline
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=4,
@@ -195,7 +202,7 @@ class GuardedTransport(httpx.BaseTransport):
         return httpx.Response(
             status_code=core_response.status,
             headers=core_response.headers,
-            stream=_ResponseStream(core_response.stream),
+            stream=_ResponseStream(core_response.stream, self._deadline),
             extensions=core_response.extensions,
         )
 
@@ -212,12 +219,23 @@ class GuardedSession:
     """
 
     def __init__(self, policy: SourcePolicy) -> None:
-        self._transport = GuardedTransport(policy)
-        self._timeout = httpx.Timeout(
-            connect=policy.connect_timeout,
-            read=policy.read_timeout,
-            write=policy.read_timeout,
-            pool=policy.connect_timeout,
+        # One deadline for everything this session fetches: redirects, playlists, keys,
+        # segments and retries all count against LECTURE_DOWNLOAD_TIMEOUT_SECONDS.
+        self._deadline = time.monotonic() + policy.download_timeout
+        self._transport = GuardedTransport(policy, deadline=self._deadline)
+        self._policy = policy
+
+    def _timeout(self) -> dict[str, float]:
+        """The policy's timeouts, none past the deadline; past it, the download is over."""
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise DownloadTooSlow()
+        policy = self._policy
+        return httpx.Timeout(
+            connect=min(policy.connect_timeout, remaining),
+            read=min(policy.read_timeout, remaining),
+            write=min(policy.read_timeout, remaining),
+            pool=min(policy.connect_timeout, remaining),
         ).as_dict()
 
     def get(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -231,7 +249,7 @@ class GuardedSession:
                 "User-Agent": "StudyBuddy/1.0",
                 **(headers or {}),
             },
-            extensions={"timeout": self._timeout},
+            extensions={"timeout": self._timeout()},
         )
         response = self._transport.handle_request(request)
         response.request = request

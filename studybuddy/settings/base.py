@@ -278,6 +278,9 @@ LECTURE_CONNECT_TIMEOUT_SECONDS = 10.0
 LECTURE_READ_TIMEOUT_SECONDS = 60.0
 LECTURE_DOWNLOAD_RETRIES = 4
 LECTURE_RETRY_BACKOFF_SECONDS = 1.0
+# A wall-clock bound on one download, retries included: a source that sends a byte every few
+# seconds never trips the read timeout, and would hold a worker until the job's timeout.
+LECTURE_DOWNLOAD_TIMEOUT_SECONDS = env_int("LECTURE_DOWNLOAD_TIMEOUT_SECONDS", 1800, minimum=1)
 # A lecture whose heartbeat is older than LECTURE_STALE_SECONDS belongs to a worker that
 # died and may be taken over; a running job beats four times within that window.
 LECTURE_STALE_SECONDS = env_int("LECTURE_STALE_SECONDS", 300, minimum=2)
@@ -296,6 +299,11 @@ if Q_RETRY_SECONDS <= Q_TIMEOUT_SECONDS:
     # The broker re-delivers a task after `retry` seconds: a shorter retry than timeout
     # would hand a still-running job to a second worker.
     raise ImproperlyConfigured("Q_RETRY_SECONDS must be greater than Q_TIMEOUT_SECONDS")
+if LECTURE_DOWNLOAD_TIMEOUT_SECONDS >= Q_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "LECTURE_DOWNLOAD_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS, so a slow "
+        "download fails the lecture instead of having its worker killed"
+    )
 
 Q_CLUSTER = {
     "name": "studybuddy",

@@ -82,7 +82,12 @@ def test_a_worker_killed_mid_download_is_recovered_without_manual_action(
     url, route = media_server.route(throttled(media.h264_aac, seconds=8))
     # The broker re-delivers an unacknowledged job after Q_RETRY_SECONDS; the heartbeat
     # goes stale after LECTURE_STALE_SECONDS, so the re-delivered job may take over.
-    timing = {"Q_TIMEOUT_SECONDS": "20", "Q_RETRY_SECONDS": "25", "LECTURE_STALE_SECONDS": "4"}
+    timing = {
+        "Q_TIMEOUT_SECONDS": "20",
+        "Q_RETRY_SECONDS": "25",
+        "LECTURE_DOWNLOAD_TIMEOUT_SECONDS": "15",
+        "LECTURE_STALE_SECONDS": "4",
+    }
     first = start_worker(**timing)
     lecture = request_download(alice_client, alice, url)
     wait_for(

@@ -296,3 +296,22 @@ def throttled(path: Path, seconds: float, content_type: str = "video/mp4") -> Be
             handler.close_connection = True
 
     return behaviour
+
+
+def drip(length: int, *, every: float) -> Behaviour:
+    """A body that promises ``length`` bytes and sends one every ``every`` seconds."""
+
+    def behaviour(handler: Handler, _route: Route) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Length", str(length))
+        handler.end_headers()
+        try:
+            for _ in range(length):
+                handler.wfile.write(b"\0")
+                handler.wfile.flush()
+                time.sleep(every)
+        except OSError:
+            return
+
+    return behaviour
