@@ -7,6 +7,7 @@ import importlib
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -208,3 +209,19 @@ def test_the_migration_reports_a_clerk_user_whose_new_name_a_staff_account_has()
 
     assert User.objects.get(pk=clerk_user.pk).username == "user_odd"
     assert len(reports) == 1 and str(clerk_user.id) in reports[0]
+
+
+def test_migrate_rewrites_usernames_of_the_previous_schema():
+    executor = MigrationExecutor(connection)
+    before = [("accounts", "0001_initial")]
+    executor.migrate(before)
+    OldUser = executor.loader.project_state(before).apps.get_model("accounts", "User")
+    cut = OldUser.objects.create(clerk_id="user_" + "y" * 200, username="user_" + "y" * 145)
+    staff = OldUser.objects.create(clerk_id=None, username="staff", is_staff=True)
+
+    MigrationExecutor(connection).migrate([("accounts", "0002_clerk_usernames_are_user_ids")])
+
+    assert dict(User.objects.values_list("id", "username")) == {
+        cut.id: str(cut.id),
+        staff.id: "staff",
+    }

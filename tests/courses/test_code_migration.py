@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 from django.apps import apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from courses.models import Course, Enrollment
 from documents.models import Document
@@ -203,3 +205,40 @@ def test_folding_twice_changes_nothing_more():
     assert fold() == []
 
     assert list(Course.objects.values_list("id", flat=True)) == [plain.id]
+
+
+def test_migrate_folds_rows_of_the_previous_schema(capsys):
+    executor = MigrationExecutor(connection)
+    before, after = [("courses", "0001_initial")], [("courses", "0002_fold_lookalike_course_codes")]
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(
+        [*before, ("documents", "0001_initial"), ("lectures", "0002_reap_stale_schedule")]
+    ).apps
+    OldCourse = old_apps.get_model("courses", "Course")
+    OldEnrollment = old_apps.get_model("courses", "Enrollment")
+    OldDocument = old_apps.get_model("documents", "Document")
+    plain = OldCourse.objects.create(code="CSC 173", title="Computation")
+    lookalike = OldCourse.objects.create(code=ZERO_WIDTH, title="Look-alike")
+    cyrillic = OldCourse.objects.create(code=CYRILLIC, title="Not the same")
+    student = UserFactory()
+    OldEnrollment.objects.create(user_id=student.pk, course=lookalike)
+    document_id = uuid.uuid4()
+    OldDocument.objects.create(
+        id=document_id,
+        owner_id=student.pk,
+        course=lookalike,
+        original_filename="notes.pdf",
+        size_bytes=10,
+        sha256="c" * 64,
+        storage_key=f"documents/{document_id}.pdf",
+    )
+
+    MigrationExecutor(connection).migrate(after)
+
+    assert set(Course.objects.values_list("id", "code")) == {
+        (plain.id, "CSC 173"),
+        (cyrillic.id, CYRILLIC),
+    }
+    assert Enrollment.objects.get().course_id == plain.id
+    assert Document.objects.get().course_id == plain.id
+    assert f"courses: {CYRILLIC!a} ({cyrillic.id}) left as it is" in capsys.readouterr().out
