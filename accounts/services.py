@@ -14,10 +14,16 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import User
+from core.text import without_control_characters
 
-# Column limits of AbstractUser; Clerk claims longer than these are cut, not refused.
-_EMAIL_MAX = 254
-_NAME_MAX = 150
+
+def _profile_claim(value: str, field: str) -> str:
+    """A profile claim as the column can hold it: control characters removed (NUL among
+    them, which PostgreSQL refuses in text), then cut to the column's length. A claim is
+    cleaned, not refused: it is Clerk's copy of what the person typed, and refusing it
+    would lock them out."""
+    limit = User._meta.get_field(field).max_length
+    return without_control_characters(value or "")[:limit]
 
 
 def user_get_or_create_from_clerk(
@@ -26,12 +32,14 @@ def user_get_or_create_from_clerk(
     """The local user for a Clerk ``sub``, created on first sight.
 
     Safe under concurrent first requests of one user: the unique ``clerk_id`` decides the
-    race and the losers read the winner's row. Profile claims, when present, are copied.
+    race and the losers read the winner's row. Profile claims, when present, are copied,
+    cleaned of control characters and cut to their columns. The ``sub`` must already be
+    valid (``tokens.is_valid_subject``): it is stored as it is.
     """
     profile = {
-        "email": (email or "")[:_EMAIL_MAX],
-        "first_name": (first_name or "")[:_NAME_MAX],
-        "last_name": (last_name or "")[:_NAME_MAX],
+        "email": _profile_claim(email, "email"),
+        "first_name": _profile_claim(first_name, "first_name"),
+        "last_name": _profile_claim(last_name, "last_name"),
     }
     user = _user_cache.get(clerk_id)
     # A hit never re-enters the cache: the TTL counts from the read of the row.
@@ -41,7 +49,9 @@ def user_get_or_create_from_clerk(
     if user is None:
         try:
             with transaction.atomic():
-                user = User(clerk_id=clerk_id, username=clerk_id[:150], **profile)
+                user = User(clerk_id=clerk_id, **profile)
+                # Never derived from the Clerk id: a cut id would let two users meet.
+                user.username = str(user.id)
                 user.set_unusable_password()
                 user.save(force_insert=True)
                 return user

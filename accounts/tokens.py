@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from accounts.models import CLERK_ID_MAX_LENGTH
+
 logger = logging.getLogger(__name__)
 
 ALGORITHM = "RS256"
@@ -212,6 +214,18 @@ def _verification_for(header: dict[str, Any]) -> _Verification:
     raise TokenError()
 
 
+def is_valid_subject(sub: object) -> bool:
+    """A ``sub`` the user table can hold as it is: 1 to ``CLERK_ID_MAX_LENGTH`` printable
+    characters (no control, format or separator characters other than the space).
+
+    The ``sub`` becomes the unique Clerk id, so it cannot be cleaned the way profile claims
+    are: two different ids would meet. NUL (which PostgreSQL refuses in text), lone
+    surrogates (which cannot be encoded) and line breaks (which forge log lines) are refused
+    with the token instead.
+    """
+    return isinstance(sub, str) and 0 < len(sub) <= CLERK_ID_MAX_LENGTH and sub.isprintable()
+
+
 def verify_session_token(token: str) -> dict[str, Any]:
     """The claims of a valid Clerk session token, or ``TokenError``."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
@@ -238,7 +252,7 @@ def verify_session_token(token: str) -> dict[str, Any]:
         raise ExpiredToken() from None
     except jwt.PyJWTError:
         raise TokenError() from None
-    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+    if not is_valid_subject(claims.get("sub")):
         raise TokenError()
     if not isinstance(claims.get("sid"), str) or not claims["sid"]:
         raise TokenError()

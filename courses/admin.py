@@ -4,7 +4,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
-from courses.models import Course, Enrollment, normalise_course_code
+from courses.models import Course, Enrollment, course_code_problem, normalise_course_code
 
 
 def _count_of(relation: str) -> Coalesce:
@@ -72,11 +72,13 @@ class CourseForm(forms.ModelForm):
         fields = ["code", "title", "instructor", "is_official"]
 
     def clean_code(self) -> str:
-        # Normalised before the unique check, so `csc  173` collides with `CSC 173` here
-        # (a clear form error) rather than in the database.
+        # Normalised before the unique check, so `csc  173` and full-width or
+        # zero-width-spaced spellings collide with `CSC 173` here (a clear form error)
+        # rather than in the database.
         code = normalise_course_code(self.cleaned_data["code"])
-        if not code:
-            raise forms.ValidationError("The code cannot be blank.")
+        problem = course_code_problem(code)
+        if problem:
+            raise forms.ValidationError(problem)
         return code
 
 

@@ -12,7 +12,7 @@ from core.exceptions import ObjectNotFound
 from core.openapi import error_responses
 from core.validators import no_control_characters, uuid_or_404
 from courses import selectors, services
-from courses.models import CODE_MAX_LENGTH, TITLE_MAX_LENGTH, Course, normalise_course_code
+from courses.models import TITLE_MAX_LENGTH, Course, course_code_problem, normalise_course_code
 
 
 class CourseSerializer(serializers.ModelSerializer):
@@ -35,7 +35,11 @@ class CourseSerializer(serializers.ModelSerializer):
 
 class CourseCreateSerializer(serializers.Serializer):
     code = serializers.CharField(
-        max_length=200, help_text="e.g. `CSC 173`; case and spaces are normalised."
+        max_length=200,
+        help_text=(
+            "e.g. `CSC 173`; Unicode (NFKC), invisible characters, case and spaces are "
+            "normalised, then ASCII letters, digits, spaces and `&./-` only."
+        ),
     )
     title = serializers.CharField(max_length=TITLE_MAX_LENGTH, validators=[no_control_characters])
     instructor = serializers.CharField(
@@ -48,13 +52,9 @@ class CourseCreateSerializer(serializers.Serializer):
 
     def validate_code(self, value: str) -> str:
         code = normalise_course_code(value)
-        no_control_characters(code)
-        if not code:
-            raise serializers.ValidationError("This field may not be blank.")
-        if len(code) > CODE_MAX_LENGTH:
-            raise serializers.ValidationError(
-                f"Ensure this field has no more than {CODE_MAX_LENGTH} characters."
-            )
+        problem = course_code_problem(code)
+        if problem:
+            raise serializers.ValidationError(problem)
         return code
 
 

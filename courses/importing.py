@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.validators import is_control_character
-from courses.models import CODE_MAX_LENGTH, TITLE_MAX_LENGTH, normalise_course_code
+from courses.models import (
+    CODE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    course_code_problem,
+    normalise_course_code,
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,11 @@ def _row_problem(code: str, title: str, instructor: str) -> str | None:
         return "code is empty"
     if len(code) > CODE_MAX_LENGTH:
         return f"code is longer than {CODE_MAX_LENGTH} characters"
+    if course_code_problem(code):
+        return (
+            f"code {code!a} may contain only ASCII letters, digits, spaces and & . / - "
+            "(after Unicode normalisation)"
+        )
     if not title:
         return "title is empty"
     if len(title) > TITLE_MAX_LENGTH or len(instructor) > TITLE_MAX_LENGTH:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from core.exceptions import InvalidInput
 from courses.importing import CourseRow
-from courses.models import Course, Enrollment, normalise_course_code
+from courses.models import Course, Enrollment, course_code_problem, normalise_course_code
 
 
 @transaction.atomic
@@ -15,11 +16,17 @@ def course_get_or_create_and_enroll(
 ) -> tuple[Course, bool]:
     """Find the course by its normalised code or create it, and enrol ``user``.
 
-    Returns ``(course, created)``. An existing course keeps its title and instructor: a
+    The code is compared in its normalised form (``normalise_course_code``), so a
+    look-alike spelling finds the existing course; a code that is not valid then is
+    refused (``InvalidInput``), never stored as a second course. Returns
+    ``(course, created)``. An existing course keeps its title and instructor: a
     student's spelling never overwrites the catalogue. Concurrent creates of one code end
     with one course (the unique code decides; the losers read the winner's row).
     """
     normalised = normalise_course_code(code)
+    problem = course_code_problem(normalised)
+    if problem:
+        raise InvalidInput(problem, field="code")
     course = Course.objects.filter(code=normalised).first()
     created = False
     if course is None:

@@ -275,3 +275,51 @@ def test_an_admin_course_code_is_normalised_and_a_collision_is_a_form_error(staf
     assert "already exists" in response.content.decode()
     course.refresh_from_db()
     assert course.code == "MTH 101"
+
+
+def _course_add_form(code: str) -> dict[str, str]:
+    return {
+        "code": code,
+        "title": "Computation",
+        "instructor": "",
+        "enrollments-TOTAL_FORMS": "0",
+        "enrollments-INITIAL_FORMS": "0",
+        "enrollments-2-TOTAL_FORMS": "0",
+        "enrollments-2-INITIAL_FORMS": "0",
+    }
+
+
+def test_an_admin_lookalike_course_code_collides_with_the_plain_one(staff_client):
+    from tests.factories import CourseFactory
+
+    CourseFactory(code="CSC 173")
+
+    response = staff_client.post(
+        reverse("admin:courses_course_add"), _course_add_form("\uff23\uff33\uff23\u200b 173")
+    )
+
+    assert response.status_code == 200  # the form again, with its error
+    assert "already exists" in response.content.decode()
+    assert Course.objects.count() == 1
+
+
+def test_an_admin_full_width_course_code_is_stored_in_its_plain_form(staff_client):
+    response = staff_client.post(
+        reverse("admin:courses_course_add"), _course_add_form("\uff2d\uff34\uff28\u00ad 101")
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Course.objects.get().code == "MTH 101"
+
+
+def test_an_admin_course_code_with_a_cyrillic_letter_is_a_form_error(staff_client):
+    response = staff_client.post(
+        reverse("admin:courses_course_add"), _course_add_form("\u0421SC 173")
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["code"] == [
+        "A course code may contain only ASCII letters, digits, spaces and & . / - "
+        "(look for a letter from another alphabet or an accent)."
+    ]
+    assert not Course.objects.exists()
