@@ -22,8 +22,29 @@ Holding a transaction open for the length of the job would survive neither, so t
   claim removes what a worker that died left behind.
 
 A new kind of job subclasses ``Job``: it names its model, statuses and fields, says how a
-status change is written and logged (the app's state module), and implements ``work``.
-``run(pk)`` does the rest. ``lectures/pipeline.py`` is the example.
+status change is written and logged (the app's state module), and implements ``work``;
+``run(pk)`` does the rest. ``lectures/pipeline.py`` is the example. In outline::
+
+    class TextJob(Job):
+        model = Document
+        name = "document"
+        waiting, running, first_step, failed = ("pending",), ("extracting",), "extracting", "failed"
+        status_field, error_field = "text_status", "text_error"  # and the claim's own fields
+        stale_seconds, heartbeat_seconds, max_attempts = 300, 30, 3
+
+        def changes(self, to, **fields):  # the app's state module: what a status implies
+            return state.text_changes(to, **fields)
+
+        def log(self, old, new, **details):
+            state.log_text_transition(self.pk, old, new, **details)
+
+        def work(self, scratch):
+            pages = extract(self.row.file, scratch)  # may call self.report_progress(…)
+            self.move("completed", {"page_count": len(pages)})
+
+    def extract_document_text(document_id):  # the django-q2 task
+        if TextJob.run(document_id) == Outcome.FAILED:
+            raise JobFailed(f"document {document_id} failed (see its error message)")
 """
 
 from __future__ import annotations
@@ -70,7 +91,7 @@ class JobFailed(Exception):
 
     django-q2 records a task as failed only when it raises, and then stores and logs the
     traceback; for an expected failure that traceback is noise (the reason is on the row),
-    so ``keep_message_of_expected_failures`` keeps only the message.
+    so ``keep_message_of_expected_failures`` keeps only the message (one line).
     """
 
 
@@ -206,9 +227,11 @@ class Job:
         return beat is None or beat < timezone.now() - timedelta(seconds=self.stale_seconds)
 
     def _move_locked(self, to: str, fields: Mapping[str, object], **details: object) -> None:
-        for name, value in self.changes(to, **fields).items():
+        written = self.changes(to, **fields)
+        for name, value in written.items():
             setattr(self.row, name, value)
-        self.row.save()
+        # Only this job's fields: another job may own other fields of the same row.
+        self.row.save(update_fields=[*written, *_auto_now_fields(self.model)])
         self.log(self.status, to, **details)
         self.status = to
 
