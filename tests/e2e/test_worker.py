@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def test_an_idle_worker_stops_on_ctrl_c(start_worker, tmp_path):
     worker = start_worker()
     wait_for(lambda: "running." in worker_log(tmp_path), timeout=60, what="the cluster to run")
 
-    worker.process.send_signal(signal.SIGINT)
+    # What Ctrl-C in a terminal does: SIGINT to the whole process group.
+    os.killpg(worker.process.pid, signal.SIGINT)
 
     wait_for(lambda: worker.process.poll() is not None, timeout=10, what="the worker to exit")
     assert worker.process.returncode == 0
