@@ -45,6 +45,8 @@ def lecture_process(*, lecture_id: uuid.UUID | str) -> Outcome:
 
 
 class AudioJob(Job):
+    """The lecture's audio job on the lecture's own status, claim and progress fields."""
+
     model = Lecture
     name = "lecture"
     waiting = (Status.QUEUED,)
