@@ -6,3 +6,12 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from django_q.signals import post_execute_in_worker
+
+        from core.jobs import keep_message_of_expected_failures
+
+        post_execute_in_worker.connect(
+            keep_message_of_expected_failures, dispatch_uid="core.jobs.expected_failures"
+        )

@@ -16,7 +16,7 @@ from accounts.models import User
 from accounts.services import user_is_api_admin
 from core.exceptions import InvalidInput, ObjectNotFound, StateConflict
 from courses.selectors import course_is_enrolled
-from lectures.events import log_transition
+from lectures import state
 from lectures.fetch import BlockedSource, source_policy, validate_stream_url
 from lectures.models import Lecture, LectureLink
 from lectures.panopto import InvalidPanoptoUrl, extract_session_id
@@ -76,7 +76,7 @@ def lecture_request_download(
             lecture.save(update_fields=["title", "updated_at"])
         if created:
             _enqueue_on_commit(lecture)
-            log_transition(lecture.id, None, Lecture.Status.QUEUED, session=session_id)
+            state.created(lecture, session=session_id)
     return DownloadRequest(lecture=lecture, queued=queued)
 
 
@@ -112,19 +112,9 @@ def _requeue(lecture: Lecture, *, enqueue: bool = True, fresh_attempts: bool = T
     """Back to ``queued`` and (after commit) a job. A retry asked for by a person gets a
     fresh attempt budget; the reaper's keeps counting, so a recording that kills its worker
     every time still ends ``failed``."""
-    previous = lecture.status
-    lecture.status = Lecture.Status.QUEUED
-    lecture.progress = 0
-    lecture.error_message = ""
-    if fresh_attempts:
-        lecture.attempt_count = 0
-    lecture.claim_token = None
-    lecture.heartbeat_at = None
-    lecture.completed_at = None
-    lecture.save()
+    state.move(lecture, Lecture.Status.QUEUED, {"attempt_count": 0} if fresh_attempts else {})
     if enqueue:
         _enqueue_on_commit(lecture)
-    log_transition(lecture.id, previous, Lecture.Status.QUEUED)
 
 
 def _enqueue_on_commit(lecture: Lecture) -> None:
@@ -157,7 +147,9 @@ def lecture_requeue_lost(*, lecture_id: uuid.UUID, queued_before: datetime) -> b
             return False
         locked.save(update_fields=["updated_at"])  # the clock restarts for the next look
         _enqueue_on_commit(locked)
-        log_transition(locked.id, locked.status, locked.status, reason="job lost, queued again")
+        state.log_transition(
+            locked.id, locked.status, locked.status, reason="job lost, queued again"
+        )
     return True
 
 
@@ -201,14 +193,12 @@ def lecture_reap_stale(*, lecture_id: uuid.UUID, stale_before: datetime, requeue
         if requeue and locked.attempt_count < settings.LECTURE_MAX_ATTEMPTS:
             _requeue(locked, fresh_attempts=False)
             return locked.status
-        previous = locked.status
-        locked.status = Lecture.Status.FAILED
-        locked.error_message = "the download stopped responding; retry it to start again"
-        locked.claim_token = None
-        locked.heartbeat_at = None
-        locked.save()
-        log_transition(
-            locked.id, previous, locked.status, reason="stale", attempts=locked.attempt_count
+        state.move(
+            locked,
+            Lecture.Status.FAILED,
+            {"error_message": "the download stopped responding; retry it to start again"},
+            reason="stale",
+            attempts=locked.attempt_count,
         )
         return locked.status
 
@@ -230,7 +220,7 @@ def lecture_remove_for_user(*, user: User, lecture: Lecture) -> None:
         if not LectureLink.objects.filter(lecture=locked).exists():
             lecture_id = locked.id  # delete() clears the primary key
             locked.delete()
-            log_transition(lecture_id, locked.status, "deleted", reason="last link removed")
+            state.deleted(lecture_id, locked.status, reason="last link removed")
 
 
 def lecture_delete_if_unlinked(*, lecture_id: uuid.UUID) -> bool:
@@ -242,7 +232,7 @@ def lecture_delete_if_unlinked(*, lecture_id: uuid.UUID) -> bool:
         if locked is None or LectureLink.objects.filter(lecture=locked).exists():
             return False
         locked.delete()
-        log_transition(lecture_id, locked.status, "deleted", reason="no links left")
+        state.deleted(lecture_id, locked.status, reason="no links left")
     return True
 
 
@@ -250,4 +240,4 @@ def lecture_delete(*, lecture: Lecture) -> None:
     """Delete the lecture, its links and (after commit) its audio."""
     lecture_id = lecture.id  # delete() clears the primary key
     lecture.delete()
-    log_transition(lecture_id, lecture.status, "deleted")
+    state.deleted(lecture_id, lecture.status)

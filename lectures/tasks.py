@@ -5,20 +5,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from core.jobs import JobFailed, Outcome
 from lectures import selectors, services
 from lectures.pipeline import lecture_process
 
 
-class LectureProcessingFailed(Exception):
-    """Raised so the task shows as failed in the admin's task pages; the lecture row has
-    the user-facing reason."""
-
-
 def process_lecture(lecture_id: str) -> str:
     outcome = lecture_process(lecture_id=lecture_id)
-    if outcome == "failed":
-        raise LectureProcessingFailed(f"lecture {lecture_id} failed (see its error message)")
-    return outcome
+    if outcome == Outcome.FAILED:
+        # So the task shows as failed in the admin's task pages; the lecture row has the
+        # user-facing reason.
+        raise JobFailed(f"lecture {lecture_id} failed (see its error message)")
+    return outcome.value
 
 
 def reap_stale_lectures() -> str:
