@@ -25,10 +25,10 @@ def database_url() -> str:
 class Worker:
     """One `qcluster` process group; ``kill()`` is SIGKILL to every process in it."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, command: list[str]) -> None:
         self._log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
+            [sys.executable, *command],
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -61,7 +61,7 @@ def start_worker(
     scratch directory, and the loopback media server allowed."""
     workers: list[Worker] = []
 
-    def start(**overrides: str) -> Worker:
+    def start(command: tuple[str, ...] = ("manage.py", "qcluster"), **overrides: str) -> Worker:
         env = {
             "PATH": os.environ["PATH"],
             "HOME": os.environ.get("HOME", "/tmp"),
@@ -75,7 +75,7 @@ def start_worker(
             "LOG_LEVEL": "INFO",
             **overrides,
         }
-        worker = Worker(env, tmp_path / "worker.log")
+        worker = Worker(env, tmp_path / "worker.log", list(command))
         workers.append(worker)
         return worker
 

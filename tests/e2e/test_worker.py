@@ -6,6 +6,7 @@ import os
 import signal
 from pathlib import Path
 
+import psutil
 import pytest
 from django_q.models import Task
 
@@ -72,3 +73,28 @@ def test_an_idle_worker_stops_on_ctrl_c(start_worker, tmp_path):
     wait_for(lambda: worker.process.poll() is not None, timeout=10, what="the worker to exit")
     assert worker.process.returncode == 0
     assert "has stopped." in worker_log(tmp_path)
+
+
+def test_the_procfile_worker_stops_when_its_whole_process_group_gets_sigterm(
+    start_worker, tmp_path
+):
+    # honcho (make run's Ctrl-C) and systemd's default stop mode signal the whole group;
+    # a bare qcluster would hang there (django-q2's guard dies first).
+    worker = start_worker(command=("deploy/worker.py",))
+    wait_for(lambda: "running." in worker_log(tmp_path), timeout=60, what="the cluster to run")
+
+    os.killpg(worker.process.pid, signal.SIGTERM)
+
+    wait_for(lambda: worker.process.poll() is not None, timeout=10, what="the worker to exit")
+    assert worker.process.returncode == 0
+    assert "has stopped." in worker_log(tmp_path)
+    assert not [p for p in psutil.process_iter(["cmdline"]) if _is_cluster_of(p, tmp_path)]
+
+
+def _is_cluster_of(process: psutil.Process, tmp_path: Path) -> bool:
+    """A qcluster process still running with this test's environment."""
+    try:
+        cmdline = process.info["cmdline"] or []
+        return "qcluster" in cmdline and str(tmp_path) in str(process.environ())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
