@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,12 +14,40 @@ from django.core.signals import setting_changed
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import DeletedClerkUser, User, WebhookDelivery
+from core.text import is_control_character
+
+logger = logging.getLogger(__name__)
 
 # Column limits of AbstractUser; Clerk claims longer than these are cut, not refused.
 _EMAIL_MAX = 254
 _NAME_MAX = 150
+
+
+class InvalidClerkEvent(Exception):
+    """A verified event whose content is not what Clerk sends (the view answers 400)."""
+
+
+class ClerkUserDeleted(Exception):
+    """The Clerk user was deleted in Clerk: their tokens are refused until they expire."""
+
+
+def _clean(value: Any, limit: int) -> str:
+    """Profile text as stored: control characters and bidi overrides removed, cut to the
+    column's length (Clerk's data is not ours to refuse)."""
+    if not isinstance(value, str):
+        return ""
+    return "".join(char for char in value if not is_control_character(char))[:limit]
+
+
+def _profile(*, email: Any, first_name: Any, last_name: Any) -> dict[str, str]:
+    return {
+        "email": _clean(email, _EMAIL_MAX),
+        "first_name": _clean(first_name, _NAME_MAX),
+        "last_name": _clean(last_name, _NAME_MAX),
+    }
 
 
 def user_get_or_create_from_clerk(
@@ -26,19 +56,20 @@ def user_get_or_create_from_clerk(
     """The local user for a Clerk ``sub``, created on first sight.
 
     Safe under concurrent first requests of one user: the unique ``clerk_id`` decides the
-    race and the losers read the winner's row. Profile claims, when present, are copied.
+    race and the losers read the winner's row. Profile claims, when present, are copied,
+    until Clerk's webhooks keep the profile (then a token's claims may be older than it).
+    A user deleted in Clerk is not created again (:class:`ClerkUserDeleted`): that check
+    costs a query only here, where no row exists.
     """
-    profile = {
-        "email": (email or "")[:_EMAIL_MAX],
-        "first_name": (first_name or "")[:_NAME_MAX],
-        "last_name": (last_name or "")[:_NAME_MAX],
-    }
+    profile = _profile(email=email, first_name=first_name, last_name=last_name)
     user = _user_cache.get(clerk_id)
     # A hit never re-enters the cache: the TTL counts from the read of the row.
     from_database = user is None
     if from_database:
         user = User.objects.filter(clerk_id=clerk_id).first()
     if user is None:
+        if DeletedClerkUser.objects.filter(clerk_id=clerk_id).exists():
+            raise ClerkUserDeleted(clerk_id)
         try:
             with transaction.atomic():
                 user = User(clerk_id=clerk_id, username=clerk_id[:150], **profile)
@@ -48,7 +79,7 @@ def user_get_or_create_from_clerk(
         except IntegrityError:
             user = User.objects.get(clerk_id=clerk_id)
     changed = [name for name, value in profile.items() if value and getattr(user, name) != value]
-    if changed:
+    if changed and user.clerk_updated_at is None:
         for name in changed:
             setattr(user, name, profile[name])
         # The save drops the entry; a copy that came from the cache is not put back, so
@@ -129,3 +160,135 @@ def user_is_api_admin(user: User) -> bool:
     if user.clerk_id and user.clerk_id in admin_ids:
         return True
     return str(user.id) in {value.lower() for value in admin_ids}
+
+
+# --- Deletion and Clerk's webhooks ---------------------------------------------------------
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Remove the user and everything that is theirs.
+
+    The foreign keys cascade to their documents, enrolments and lecture links; the
+    deletion signals of those apps remove the stored files once this commits, and delete
+    each lecture left without a link, with its audio. Lectures shared with other users stay
+    theirs. A file whose removal fails is found and removed by ``purge_orphans``.
+    """
+    user.delete()
+
+
+def _primary_email(data: dict[str, Any]) -> str:
+    primary_id = data.get("primary_email_address_id")
+    addresses = data.get("email_addresses")
+    if not isinstance(addresses, list):
+        return ""
+    for address in addresses:
+        if isinstance(address, dict) and address.get("id") == primary_id:
+            value = address.get("email_address")
+            return value if isinstance(value, str) else ""
+    return ""
+
+
+def _milliseconds(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _clerk_user_id(data: Any) -> str:
+    """The Clerk user id of an event, held to the rules of a token's ``sub``."""
+    clerk_id = data.get("id") if isinstance(data, dict) else None
+    if (
+        not isinstance(clerk_id, str)
+        or not 0 < len(clerk_id) <= 255
+        or any(is_control_character(char) for char in clerk_id)
+    ):
+        raise InvalidClerkEvent("The event names no Clerk user.")
+    return clerk_id
+
+
+def _clerk_user_upsert(data: dict[str, Any], clerk_id: str) -> str:
+    version = _milliseconds(data.get("updated_at")) or _milliseconds(data.get("created_at"))
+    deleted = DeletedClerkUser.objects.select_for_update().filter(clerk_id=clerk_id).first()
+    if deleted is not None:
+        if version <= deleted.deleted_at_ms:
+            return "ignored: the user was deleted after this event"
+        deleted.delete()  # Clerk gave the id to a new user
+    profile = _profile(
+        email=_primary_email(data),
+        first_name=data.get("first_name"),
+        last_name=data.get("last_name"),
+    )
+    user = User.objects.select_for_update().filter(clerk_id=clerk_id).first()
+    if user is None:
+        try:
+            with transaction.atomic():
+                user = User(
+                    clerk_id=clerk_id, username=clerk_id[:150], clerk_updated_at=version, **profile
+                )
+                user.set_unusable_password()
+                user.save(force_insert=True)
+                return "created"
+        except IntegrityError:
+            # A first request with their token created the row meanwhile.
+            user = User.objects.select_for_update().get(clerk_id=clerk_id)
+    if user.clerk_updated_at is not None and version <= user.clerk_updated_at:
+        return "ignored: older than the stored profile"
+    for name, value in profile.items():
+        setattr(user, name, value)
+    user.clerk_updated_at = version
+    user.save(update_fields=[*profile, "clerk_updated_at"])
+    return "updated"
+
+
+def _clerk_user_deleted(clerk_id: str, deleted_at_ms: int) -> str:
+    remembered, created = DeletedClerkUser.objects.select_for_update().get_or_create(
+        clerk_id=clerk_id, defaults={"deleted_at_ms": deleted_at_ms}
+    )
+    if not created and deleted_at_ms > remembered.deleted_at_ms:
+        remembered.deleted_at_ms = deleted_at_ms
+        remembered.save(update_fields=["deleted_at_ms"])
+    user = User.objects.filter(clerk_id=clerk_id).first()
+    if user is None:
+        return "deleted (no local user)"
+    user_delete(user=user)
+    return "deleted"
+
+
+def _webhook_deliveries_purge() -> None:
+    cutoff = timezone.now() - timedelta(days=settings.CLERK_WEBHOOK_RETENTION_DAYS)
+    WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+
+
+@transaction.atomic
+def clerk_webhook_process(*, delivery_id: str, event: dict[str, Any], sent_at: int) -> str:
+    """Apply one verified Clerk event, once per ``svix-id``; returns what was done.
+
+    A replay or retry of a delivery already processed changes nothing (the delivery log's
+    unique id decides, also between two copies arriving at once). Events may arrive out
+    of order: a profile older (``data.updated_at``) than the one stored is ignored, and a
+    user deleted in Clerk is remembered so that neither a late event nor a token they
+    still hold creates them again. ``sent_at`` (Unix seconds, from the verified
+    ``svix-timestamp``) dates a deletion when the event has no ``timestamp``.
+    """
+    _webhook_deliveries_purge()
+    event_type = event.get("type") if isinstance(event.get("type"), str) else ""
+    data = event.get("data")
+    handled = event_type in ("user.created", "user.updated", "user.deleted")
+    clerk_id = _clerk_user_id(data) if handled else ""
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                svix_id=delivery_id, event_type=event_type[:100], clerk_id=clerk_id
+            )
+    except IntegrityError:
+        return "already processed"
+    if event_type == "user.deleted":
+        deleted_at = _milliseconds(event.get("timestamp")) or sent_at * 1000
+        outcome = _clerk_user_deleted(clerk_id, deleted_at)
+    elif handled:
+        outcome = _clerk_user_upsert(data, clerk_id)
+    else:
+        outcome = "ignored: not a user event"
+    delivery.outcome = outcome
+    delivery.save(update_fields=["outcome"])
+    logger.info("Clerk webhook %s %s %s: %s", delivery_id, event_type, clerk_id, outcome)
+    return outcome

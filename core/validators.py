@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 
 from rest_framework import serializers
 
 from core.exceptions import NotFound
+from core.text import BIDI_CONTROLS, is_control_character
 
-# Bidirectional embedding, override and isolate controls: they make text display as
-# something other than what it is.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def is_control_character(char: str) -> bool:
-    return unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS
+__all__ = ["BIDI_CONTROLS", "is_control_character", "no_control_characters"]
 
 
 def no_control_characters(value: str) -> None:
