@@ -77,8 +77,9 @@ def svix_headers(
     }
 
 
-def deliver(client, payload: dict | bytes, **header_options: Any):
-    """POST one delivery to the webhook route, signed unless told otherwise."""
+def deliver(client, payload: dict | bytes, *, extra: dict | None = None, **header_options: Any):
+    """POST one delivery to the webhook route, signed unless told otherwise; ``extra``:
+    more of the request's META (headers, ``REMOTE_ADDR``)."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return client.generic(
         "POST",
@@ -86,4 +87,5 @@ def deliver(client, payload: dict | bytes, **header_options: Any):
         body,
         content_type="application/json",
         **svix_headers(body, **header_options),
+        **(extra or {}),
     )
