@@ -16,9 +16,9 @@ class UserAdmin(BaseUserAdmin):
         "first_name",
         "last_name",
         "clerk_id",
-        "documents",
-        "document_bytes",
-        "lectures",
+        "document_count",
+        "document_storage",
+        "lecture_count",
         "is_staff",
         "date_joined",
         "last_login",
@@ -30,15 +30,18 @@ class UserAdmin(BaseUserAdmin):
         "clerk_id",
         "date_joined",
         "last_login",
-        "courses",
-        "lectures",
-        "documents",
-        "document_bytes",
+        "course_count",
+        "lecture_count",
+        "document_count",
+        "document_storage",
     )
     fieldsets = (
         (None, {"fields": ("id", "clerk_id", "username", "password")}),
         ("Profile", {"fields": ("first_name", "last_name", "email")}),
-        ("Usage", {"fields": ("courses", "lectures", "documents", "document_bytes")}),
+        (
+            "Usage",
+            {"fields": ("course_count", "lecture_count", "document_count", "document_storage")},
+        ),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -51,19 +54,19 @@ class UserAdmin(BaseUserAdmin):
         return super().get_queryset(request).annotate(**user_usage_annotations())
 
     @admin.display(description="courses", ordering="usage_courses")
-    def courses(self, user: User) -> int:
+    def course_count(self, user: User) -> int:
         return getattr(user, "usage_courses", 0)
 
     @admin.display(description="lectures", ordering="usage_lectures")
-    def lectures(self, user: User) -> int:
+    def lecture_count(self, user: User) -> int:
         return getattr(user, "usage_lectures", 0)
 
     @admin.display(description="documents", ordering="usage_documents")
-    def documents(self, user: User) -> int:
+    def document_count(self, user: User) -> int:
         return getattr(user, "usage_documents", 0)
 
     @admin.display(description="document storage", ordering="usage_document_bytes")
-    def document_bytes(self, user: User) -> str:
+    def document_storage(self, user: User) -> str:
         return human_size(getattr(user, "usage_document_bytes", 0))
 
 
