@@ -356,7 +356,7 @@ def _caches() -> dict:
     if scheme == "db":
         return {
             "default": {
-                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "BACKEND": "core.cache.DatabaseCache",
                 "LOCATION": DATABASE_CACHE_TABLE,
                 # Rows of idle users expire within a period; this many live rows are kept
                 # before the oldest are culled (which would forget a user's count).

@@ -51,7 +51,7 @@ def test_the_defaults_count_in_the_database_cache_table():
 
     assert result.returncode == 0, result.stderr
     limits = json.loads(result.stdout)
-    assert limits["cache"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    assert limits["cache"]["BACKEND"] == "core.cache.DatabaseCache"
     assert limits["cache"]["LOCATION"] == "studybuddy_cache"
     assert limits["rates"] == {
         "lecture_requests": "60/hour",
