@@ -64,7 +64,7 @@ def verify(
     msg_id = headers.get("svix-id", "")
     timestamp = headers.get("svix-timestamp", "")
     signatures = headers.get("svix-signature", "")
-    if not (msg_id and timestamp and signatures):
+    if not (msg_id and timestamp and signatures) or len(msg_id) > 255:
         raise InvalidSignature()
     if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise InvalidSignature()

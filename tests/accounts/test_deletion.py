@@ -3,12 +3,14 @@ only Clerk's deletion keeps the user's tokens out afterwards."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts.models import DeletedClerkUser, User
@@ -116,6 +118,30 @@ def test_a_still_valid_token_of_a_deleted_user_is_401_and_creates_no_user(
 
 def test_other_users_tokens_still_work_after_a_deletion(deleted_in_clerk, bob_client):
     assert bob_client.get("/api/lectures").json()["count"] == 1
+
+
+def test_files_whose_removal_failed_are_left_to_purge_orphans(
+    settings, alices, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.CLERK_WEBHOOK_SECRET = SECRET
+    real_delete = FileSystemStorage.delete
+    failing = alices.documents[0].storage_key
+
+    def flaky_delete(self, name):
+        if name == failing:
+            raise OSError("storage went away")
+        return real_delete(self, name)
+
+    monkeypatch.setattr(FileSystemStorage, "delete", flaky_delete)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(APIClient(), deleted_event("user_alice"))
+    assert default_storage.exists(failing)  # the storage failed half-way
+    assert not default_storage.exists(alices.documents[1].storage_key)
+    monkeypatch.undo()
+
+    call_command("purge_orphans", "--min-age", "0", stdout=io.StringIO())
+
+    assert not default_storage.exists(failing)
 
 
 def test_a_replayed_deletion_is_harmless(settings, alice):

@@ -139,6 +139,13 @@ def test_a_missing_svix_header_is_400(client, header):
     assert not User.objects.exists()
 
 
+def test_a_delivery_id_longer_than_the_log_keeps_is_400(client):
+    response = deliver(client, event("user.created", user_data()), msg_id="msg_" + "x" * 252)
+
+    assert response.status_code == 400
+    assert not User.objects.exists()
+
+
 def test_no_session_token_is_needed_and_a_bad_one_is_ignored(client):
     client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
 
@@ -188,6 +195,16 @@ def test_user_updated_updates_the_profile_from_the_primary_address(client):
 
     assert response.json() == {"outcome": "updated"}
     assert profile() == ("alice@uni.example", "Ally", "", 1_700_000_000_000)
+
+
+def test_once_webhooks_keep_the_profile_token_claims_no_longer_overwrite_it(client, token_for):
+    deliver(client, event("user.created", user_data(email="alice@uni.example")))
+    stale_claims = token_for("user_alice", email="alice@old.example", first_name="Old")
+
+    response = APIClient().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {stale_claims}")
+
+    assert response.json()["email"] == "alice@uni.example"
+    assert profile()[:2] == ("alice@uni.example", "Alice")
 
 
 def test_profile_text_loses_control_characters_and_is_cut_to_the_column(client):
