@@ -42,6 +42,14 @@ def _clean(value: Any, limit: int) -> str:
     return "".join(char for char in value if not is_control_character(char))[:limit]
 
 
+def _lock_clerk_id(clerk_id: str) -> None:
+    """Serialise, until the transaction ends, the first sight of a Clerk user with their
+    deletion (PostgreSQL; SQLite runs one writing transaction at a time anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [clerk_id])
+
+
 def _profile(*, email: Any, first_name: Any, last_name: Any) -> dict[str, str]:
     return {
         "email": _clean(email, _EMAIL_MAX),
@@ -68,10 +76,13 @@ def user_get_or_create_from_clerk(
     if from_database:
         user = User.objects.filter(clerk_id=clerk_id).first()
     if user is None:
-        if DeletedClerkUser.objects.filter(clerk_id=clerk_id).exists():
-            raise ClerkUserDeleted(clerk_id)
         try:
             with transaction.atomic():
+                # Taken by a Clerk deletion too: a first request racing it either comes
+                # first (and its user is deleted) or sees the deletion (and gets a 401).
+                _lock_clerk_id(clerk_id)
+                if DeletedClerkUser.objects.filter(clerk_id=clerk_id).exists():
+                    raise ClerkUserDeleted(clerk_id)
                 user = User(clerk_id=clerk_id, username=clerk_id[:150], **profile)
                 user.set_unusable_password()
                 user.save(force_insert=True)
@@ -240,6 +251,7 @@ def _clerk_user_upsert(data: dict[str, Any], clerk_id: str) -> str:
 
 
 def _clerk_user_deleted(clerk_id: str, deleted_at_ms: int) -> str:
+    _lock_clerk_id(clerk_id)
     remembered, created = DeletedClerkUser.objects.select_for_update().get_or_create(
         clerk_id=clerk_id, defaults={"deleted_at_ms": deleted_at_ms}
     )

@@ -4,6 +4,8 @@ only Clerk's deletion keeps the user's tokens out afterwards."""
 from __future__ import annotations
 
 import io
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from courses.models import Enrollment
 from documents.models import Document, document_storage_key
 from lectures.models import Lecture, LectureLink
 from tests.accounts.clerk_events import SECRET, deleted_event, deliver
+from tests.concurrency import run_concurrently
 from tests.documents.helpers import make_pdf, sha256
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.factories import LectureLinkFactory
@@ -193,3 +196,31 @@ def test_delete_me_leaves_other_users_alone(client_for):
 
     assert User.objects.filter(pk=carol.pk).exists()
     assert Enrollment.objects.filter(user=carol).exists()
+
+
+def test_a_first_request_caught_mid_creation_by_a_deletion_does_not_keep_its_user(
+    transactional_db, settings, token_for, monkeypatch
+):
+    settings.CLERK_WEBHOOK_SECRET = SECRET
+    token = token_for("user_racer")
+    creating = threading.Event()
+    set_unusable_password = User.set_unusable_password
+
+    def slowly(user) -> None:
+        # The first request has checked for a deletion and is about to insert its user.
+        creating.set()
+        time.sleep(0.5)
+        set_unusable_password(user)
+
+    monkeypatch.setattr(User, "set_unusable_password", slowly)
+
+    def work(i: int) -> int:
+        if i == 0:
+            return APIClient().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+        assert creating.wait(10)
+        return deliver(APIClient(), deleted_event("user_racer")).status_code
+
+    assert run_concurrently(2, work) == [200, 200]
+    # The deletion waited for the creation to finish, then deleted that user.
+    assert not User.objects.filter(clerk_id="user_racer").exists()
+    assert DeletedClerkUser.objects.filter(clerk_id="user_racer").exists()
