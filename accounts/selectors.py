@@ -48,7 +48,9 @@ class Usage:
 
 def user_usage(*, user: User) -> Usage:
     """What the user has, in one query whatever the number of rows."""
-    row = User.objects.filter(pk=user.pk).values(**user_usage_annotations()).get()
+    row = User.objects.filter(pk=user.pk).values(**user_usage_annotations()).first()
+    if row is None:  # deleted meanwhile (another process may still hold the user a moment)
+        return Usage(courses=0, lectures=0, documents=0, document_bytes=0)
     return Usage(
         courses=row["usage_courses"],
         lectures=row["usage_lectures"],
