@@ -12,7 +12,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from accounts.models import User
-from accounts.services import user_get_or_create_from_clerk
+from accounts.services import ClerkUserDeleted, user_get_or_create_from_clerk
 from accounts.tokens import TokenError, verify_session_token
 
 logger = logging.getLogger(__name__)
@@ -49,12 +49,16 @@ class ClerkAuthentication(authentication.BaseAuthentication):
         if from_cookie and request.method not in SAFE_METHODS and not self._origin_allowed(request):
             logger.info("cookie token refused for %s: origin not allowed", request.method)
             raise exceptions.AuthenticationFailed("invalid token")
-        user = user_get_or_create_from_clerk(
-            clerk_id=claims["sub"],
-            email=_first_claim(claims, "email", "email_address"),
-            first_name=_first_claim(claims, "first_name", "given_name"),
-            last_name=_first_claim(claims, "last_name", "family_name"),
-        )
+        try:
+            user = user_get_or_create_from_clerk(
+                clerk_id=claims["sub"],
+                email=_first_claim(claims, "email", "email_address"),
+                first_name=_first_claim(claims, "first_name", "given_name"),
+                last_name=_first_claim(claims, "last_name", "family_name"),
+            )
+        except ClerkUserDeleted:
+            logger.info("token refused: the Clerk user was deleted")
+            raise exceptions.AuthenticationFailed("invalid token") from None
         if not user.is_active:
             raise exceptions.AuthenticationFailed("invalid token")
         return user, claims

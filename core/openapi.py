@@ -34,14 +34,16 @@ _DESCRIPTIONS = {
     413: "Too large.",
     415: "Unsupported file type.",
     416: "Range not satisfiable.",
+    429: "Too many requests: try again after `Retry-After` seconds.",
     503: "Temporarily unavailable (storage or queue); try again later.",
 }
 
 
 def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
-    """``{status: OpenApiResponse}`` for the error statuses of a route (401 always)."""
+    """``{status: OpenApiResponse}`` for the error statuses of a route (401 and 429, the
+    rate limit, always)."""
     responses: dict[int, OpenApiResponse] = {}
-    for code in sorted({401, *status_codes}):
+    for code in sorted({401, 429, *status_codes}):
         serializer = ValidationErrorSerializer if code == 400 else ErrorSerializer
         responses[code] = OpenApiResponse(serializer, description=_DESCRIPTIONS[code])
     return responses

@@ -60,6 +60,7 @@ _COURSE_FILTER = OpenApiParameter("course_id", OpenApiTypes.UUID, description="O
 class DocumentViewSet(viewsets.GenericViewSet):
     serializer_class = DocumentSerializer
     queryset = Document.objects.none()
+    throttle_scopes = {"upload": "document_uploads"}
 
     @extend_schema(
         summary="My documents",

@@ -86,6 +86,7 @@ _LIST_PARAMETERS = [
 class LectureViewSet(viewsets.GenericViewSet):
     serializer_class = LectureSerializer
     queryset = Lecture.objects.none()
+    throttle_scopes = {"download": "lecture_requests", "retry": "lecture_requests"}
 
     def _lecture(self, request: Request, pk: str, *, admin_override: bool = False) -> Lecture:
         lecture = selectors.lecture_get_for_user(

@@ -64,3 +64,26 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
+
+
+_RATE_UNITS = {
+    **dict.fromkeys(("s", "sec", "second"), "second"),
+    **dict.fromkeys(("m", "min", "minute"), "minute"),
+    **dict.fromkeys(("h", "hour"), "hour"),
+    **dict.fromkeys(("d", "day"), "day"),
+}
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate ``N/period`` (period: second, minute, hour or day, or ``s``, ``m``,
+    ``h``, ``d``; plurals accepted), returned as ``N/period`` with the period spelled out."""
+    raw = env_str(name, default)
+    count, _, unit = raw.replace(" ", "").lower().partition("/")
+    if len(unit) > 3:
+        unit = unit.removesuffix("s")
+    period = _RATE_UNITS.get(unit)
+    if not (count.isascii() and count.isdigit()) or int(count) < 1 or period is None:
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 60/hour (N/second, minute, hour or day), not {raw!r}"
+        )
+    return f"{int(count)}/{period}"

@@ -13,6 +13,7 @@ urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Each app routes its own viewsets; named by string, so this package imports no app.
+    path("api/", include("accounts.urls")),
     path("api/", include("courses.urls")),
     path("api/", include("lectures.urls")),
     path("api/", include("documents.urls")),

@@ -42,7 +42,11 @@ CONTRACT = {
     ("get", "/api/documents/{id}/file"): {"200", "206", "404", "416"},
     ("delete", "/api/documents/{id}"): {"204", "404"},
     ("get", "/api/dev/lectures"): {"200", "404"},
+    ("get", "/api/me"): {"200"},
+    ("delete", "/api/me"): {"204"},
 }
+# Routes called by other services, with no session token (SPEC section 14).
+PUBLIC_CONTRACT = {("post", "/api/webhooks/clerk"): {"200", "400", "404", "413"}}
 
 
 def served_schema() -> dict:
@@ -55,14 +59,23 @@ def served_schema() -> dict:
 def test_the_schema_documents_every_route_with_its_status_codes(method, path):
     responses = served_schema()["paths"][path][method]["responses"]
 
-    assert CONTRACT[(method, path)] | {"401"} <= set(responses)
+    # 429: every route is rate-limited (SPEC section 15).
+    assert CONTRACT[(method, path)] | {"401", "429"} <= set(responses)
+
+
+@pytest.mark.parametrize(("method", "path"), list(PUBLIC_CONTRACT), ids=" ".join)
+def test_the_schema_documents_every_public_route_without_a_token(method, path):
+    operation = served_schema()["paths"][path][method]
+
+    assert set(operation["responses"]) == PUBLIC_CONTRACT[(method, path)] | {"429"}
+    assert operation.get("security", []) in ([], [{}])
 
 
 def test_the_schema_has_no_route_outside_the_contract():
     schema = served_schema()
 
     documented = {(method, path) for path, item in schema["paths"].items() for method in item}
-    assert documented == set(CONTRACT)
+    assert documented == set(CONTRACT) | set(PUBLIC_CONTRACT)
     assert schema["components"]["securitySchemes"]["ClerkSession"] == {
         "type": "http",
         "scheme": "bearer",
@@ -75,6 +88,8 @@ def test_every_operation_declares_401_and_the_bearer_scheme():
 
     for path, item in schema["paths"].items():
         for method, operation in item.items():
+            if (method, path) in PUBLIC_CONTRACT:
+                continue
             assert "401" in operation["responses"], f"{method} {path}"
             assert operation["security"] == [{"ClerkSession": []}], f"{method} {path}"
 

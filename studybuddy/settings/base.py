@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import importlib.util
 import secrets
 from pathlib import Path
@@ -12,7 +14,7 @@ from corsheaders.defaults import default_headers
 from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ImproperlyConfigured
 
-from studybuddy.env import env_bool, env_choice, env_int, env_list, env_str, is_set
+from studybuddy.env import env_bool, env_choice, env_int, env_list, env_rate, env_str, is_set
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -321,6 +323,76 @@ if TASK_BROKER == "orm":
 else:
     Q_CLUSTER["redis"] = REDIS_URL
 
+# --- Clerk webhooks, per-user limits, rate limits and the cache they share -------------
+
+
+def _clerk_webhook_secret() -> str:
+    raw = env_str("CLERK_WEBHOOK_SECRET")
+    if raw:
+        # Clerk shows the secret as whsec_ followed by the base64 of the HMAC key.
+        try:
+            base64.b64decode(raw.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            raise ImproperlyConfigured(
+                "CLERK_WEBHOOK_SECRET is not a Svix signing secret (whsec_…)"
+            ) from None
+    return raw
+
+
+# Without a secret the webhook route answers 404: nothing can be verified.
+CLERK_WEBHOOK_SECRET = _clerk_webhook_secret()
+CLERK_WEBHOOK_TOLERANCE_SECONDS = 300
+CLERK_WEBHOOK_MAX_BYTES = 1024 * 1024
+# How long a delivery id is remembered to answer a replay without acting twice; Svix
+# retries a failing endpoint for about a day and a half.
+CLERK_WEBHOOK_RETENTION_DAYS = env_int("CLERK_WEBHOOK_RETENTION_DAYS", 7, minimum=2)
+
+USER_DOCUMENT_QUOTA_BYTES = env_int("USER_DOCUMENT_QUOTA_BYTES", 2 * 1024**3, minimum=1)
+USER_ACTIVE_DOWNLOADS = env_int("USER_ACTIVE_DOWNLOADS", 5, minimum=1)
+
+THROTTLE_RATES = {
+    "lecture_requests": env_rate("RATE_LECTURE_REQUESTS", "60/hour"),
+    "document_uploads": env_rate("RATE_DOCUMENT_UPLOADS", "120/hour"),
+    "transcriptions": env_rate("RATE_TRANSCRIPTIONS", "20/hour"),
+    "api": env_rate("RATE_API", "3000/hour"),
+    "webhooks": env_rate("RATE_WEBHOOKS", "600/minute"),
+}
+# Proxies in front of gunicorn that append the client's address to X-Forwarded-For (nginx
+# is one): the address that many entries from the end is the client's, for the webhook
+# route's limit. Entries before it are whatever the client sent.
+WEB_PROXY_COUNT = env_int("WEB_PROXY_COUNT", 1, minimum=0)
+
+DATABASE_CACHE_TABLE = "studybuddy_cache"
+
+
+def _caches() -> dict:
+    """Rate-limit counters must be shared by every web process: the database (the
+    default, a table that ``migrate`` creates) or Redis, never per-process memory."""
+    url = env_str("CACHE_URL", "db://")
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "db":
+        return {
+            "default": {
+                "BACKEND": "core.cache.DatabaseCache",
+                "LOCATION": DATABASE_CACHE_TABLE,
+                # Rows of idle users expire within a period; this many live rows are kept
+                # before the oldest are culled (which would forget a user's count).
+                "OPTIONS": {"MAX_ENTRIES": 20_000},
+            }
+        }
+    if scheme in ("redis", "rediss", "unix"):
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": "studybuddy",
+            }
+        }
+    raise ImproperlyConfigured("CACHE_URL must be db:// (the database) or redis://…")
+
+
+CACHES = _caches()
+
 # --- REST framework and OpenAPI -------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -334,6 +406,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.ScopedUserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    "NUM_PROXIES": WEB_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }

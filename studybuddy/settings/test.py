@@ -5,6 +5,8 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgresql://postgres@localhost:5432/studybuddy")
 os.environ.setdefault("SECRET_KEY", "insecure-test-only-secret-key-0123456789abcdefghijklmnop")
 
+from studybuddy.env import is_set
+
 from .base import *  # noqa: F403
 from .base import STORAGES
 
@@ -16,3 +18,7 @@ WHITENOISE_AUTOREFRESH = True
 # Test transactions roll back, so a cached user row could outlive its test; the tests of
 # the cache turn it on themselves.
 CLERK_USER_CACHE_SECONDS = 0
+# The rate limits' counters: per-process memory, so API query counts stay what the views
+# do. The tests of limits shared across processes give the server CACHE_URL=db://.
+if not is_set("CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 from django_q.tasks import async_task
 
+from accounts.models import DeletedClerkUser, WebhookDelivery
 from core.storage import storage_delete
 from courses.models import Enrollment
 from lectures.models import LectureLink
@@ -48,6 +49,8 @@ def one_of_everything():
         )
     async_task("lectures.tasks.process_lecture", str(lecture.id))
     assert OrmQ.objects.exists()
+    DeletedClerkUser.objects.create(clerk_id="user_gone", deleted_at_ms=1_700_000_000_000)
+    WebhookDelivery.objects.create(svix_id="msg_1", event_type="user.deleted", outcome="deleted")
 
 
 def _registered_models():

@@ -3,7 +3,7 @@
 - another user's lecture or document is 404 on every route, exactly as if it did not exist,
   and is left as it was;
 - without a valid token every /api/ route is 401 with ``WWW-Authenticate: Bearer``, except
-  the schema and the docs;
+  the schema, the docs and the routes other services call (Clerk's webhook);
 - API admins override exactly where SPEC section 5 says: DELETE of lectures and documents,
   and /api/dev/lectures when DEV_ROUTES_ENABLED. Nowhere else.
 """
@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 
 from documents.models import Document, document_storage_key
 from lectures.models import Lecture, LectureLink
-from tests.api_operations import documented_operations
+from tests.api_operations import documented_operations, public_operations
 from tests.auth import KeyPair, session_claims, sign
 from tests.documents.helpers import make_pdf, sha256
 from tests.factories import EnrollmentFactory, UserFactory
@@ -28,6 +28,7 @@ from tests.lectures.test_api import completed_lecture
 pytestmark = pytest.mark.django_db
 
 OPERATIONS = documented_operations()
+PUBLIC_OPERATIONS = public_operations()
 # Routes on one user's object. Courses are a shared catalogue: anyone may read one.
 OBJECT_OPERATIONS = [
     (method, path)
@@ -234,7 +235,13 @@ def stranger_headers(request) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-@pytest.mark.parametrize(("method", "path"), OPERATIONS)
+def test_the_only_route_without_a_token_is_clerks_webhook():
+    assert public_operations() == {("POST", "/api/webhooks/clerk")}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [op for op in OPERATIONS if op not in PUBLIC_OPERATIONS]
+)
 def test_every_api_route_is_401_without_a_valid_token(
     api_client, alices, stranger_headers, method, path
 ):

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.core.cache import cache
+
+
+@pytest.fixture
+def rates(settings) -> Callable[..., None]:
+    """``rates(api="2/minute", …)``: the rate of some scopes, the others as configured; the
+    counters start from zero."""
+    cache.clear()
+
+    def set_rates(**scopes: str) -> None:
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {**settings.THROTTLE_RATES, **scopes},
+        }
+
+    yield set_rates
+    cache.clear()

@@ -1,0 +1,97 @@
+"""The limits' configuration: rates and the cache from the environment, checked at start-up,
+and the database cache table that ``migrate`` creates."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from django.db import connection
+
+from tests.test_settings import PRODUCTION, manage, run_python
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"RATE_API": "lots"},
+            "RATE_API must be a rate such as 60/hour (N/second, minute, hour or day), not 'lots'",
+        ),
+        ({"RATE_WEBHOOKS": "0/minute"}, "RATE_WEBHOOKS must be a rate such as 60/hour"),
+        ({"RATE_LECTURE_REQUESTS": "5/week"}, "RATE_LECTURE_REQUESTS must be a rate"),
+        ({"CACHE_URL": "memcached://x"}, "CACHE_URL must be db:// (the database) or redis://…"),
+        (
+            {"CLERK_WEBHOOK_SECRET": "whsec_not base64!"},
+            "CLERK_WEBHOOK_SECRET is not a Svix signing secret (whsec_…)",
+        ),
+        ({"USER_ACTIVE_DOWNLOADS": "0"}, "USER_ACTIVE_DOWNLOADS must be at least 1, not 0"),
+    ],
+    ids=["rate", "zero-rate", "period", "cache-url", "webhook-secret", "active-downloads"],
+)
+def test_a_bad_limit_setting_stops_start_up_with_one_line(env, message):
+    result = manage("check", **{**PRODUCTION, **env})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"configuration error: {message}")
+    assert result.stderr.count("\n") == 1
+
+
+PRINT_LIMITS = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'cache': s.CACHES['default'], "
+    "'rates': s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], "
+    "'quota': s.USER_DOCUMENT_QUOTA_BYTES, 'downloads': s.USER_ACTIVE_DOWNLOADS}))"
+)
+
+
+def test_the_defaults_count_in_the_database_cache_table():
+    result = run_python(PRINT_LIMITS, **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    limits = json.loads(result.stdout)
+    assert limits["cache"]["BACKEND"] == "core.cache.DatabaseCache"
+    assert limits["cache"]["LOCATION"] == "studybuddy_cache"
+    assert limits["rates"] == {
+        "lecture_requests": "60/hour",
+        "document_uploads": "120/hour",
+        "transcriptions": "20/hour",
+        "api": "3000/hour",
+        "webhooks": "600/minute",
+    }
+    assert (limits["quota"], limits["downloads"]) == (2 * 1024**3, 5)
+
+
+def test_rates_and_a_redis_cache_come_from_the_environment():
+    env = {**PRODUCTION, "CACHE_URL": "redis://127.0.0.1:6379/3", "RATE_API": "100/m"}
+
+    result = run_python(PRINT_LIMITS, **env)
+
+    limits = json.loads(result.stdout)
+    assert limits["cache"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert limits["cache"]["LOCATION"] == "redis://127.0.0.1:6379/3"
+    assert limits["rates"]["api"] == "100/minute"
+
+
+@pytest.mark.django_db
+def test_migrate_created_the_cache_table():
+    assert "studybuddy_cache" in connection.introspection.table_names()
+
+
+def test_migrate_creates_the_cache_table_on_the_embedded_sqlite_too(tmp_path):
+    database = tmp_path / "studybuddy.sqlite3"
+    env = {"DJANGO_SETTINGS_MODULE": "studybuddy.settings.local"}
+    env["DATABASE_URL"] = f"sqlite:///{database}"
+
+    migrated = manage("migrate", "--no-input", **env)
+    counted = run_python(
+        "import django; django.setup(); from django.core.cache import cache; "
+        "cache.set('k', 41); print(cache.get('k') + 1)",
+        **env,
+    )
+
+    assert migrated.returncode == 0, migrated.stderr
+    tables = sqlite3.connect(database).execute("SELECT name FROM sqlite_master").fetchall()
+    assert ("studybuddy_cache",) in tables
+    assert counted.stdout.strip() == "42", counted.stderr

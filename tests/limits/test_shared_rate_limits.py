@@ -1,0 +1,56 @@
+"""The rate limits hold across processes: two real gunicorn servers of two workers each,
+on the test database, count one user's requests together, in the database cache table (the
+default) or in Redis."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.auth import ISSUER, SPA_ORIGIN
+from tests.live_server import LiveServer
+
+# gunicorn's access log, one line per request: the worker's pid, the path and the status.
+ACCESS_LOG = "--access-logfile - --access-logformat 'served-by=%(p)s %(U)s %(s)s'"
+
+
+@pytest.fixture(params=["db://", "redis://127.0.0.1:6379/0"], ids=["database", "redis"])
+def servers(request, transactional_db, clerk_key, tmp_path):
+    """Built per test: the database URL of the test database is only known inside one."""
+    env = {
+        "CLERK_JWT_KEY": clerk_key.public_pem,
+        "CLERK_ISSUER": ISSUER,
+        "CLERK_AUTHORIZED_PARTIES": SPA_ORIGIN,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "CACHE_URL": request.param,
+        "RATE_API": "5/minute",
+        "GUNICORN_CMD_ARGS": ACCESS_LOG,
+    }
+    started = []
+    try:
+        for name in ("a", "b"):
+            started.append(LiveServer(env, tmp_path / f"gunicorn-{name}.log", workers=2))
+        for server in started:
+            server.wait_ready()
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+def test_twelve_requests_over_fresh_connections_get_exactly_five_answers(servers, token_for):
+    headers = {"Authorization": f"Bearer {token_for('user_hammer')}"}
+
+    # A fresh connection per request, alternating between the two servers.
+    statuses = [
+        httpx.get(f"{servers[i % 2].url}/api/courses", headers=headers, timeout=10).status_code
+        for i in range(12)
+    ]
+
+    assert statuses == [200] * 5 + [429] * 7
+    pids = set()
+    for server in servers:
+        pids |= set(re.findall(r"served-by=<(\d+)> /api/courses", server.log.read_text()))
+    assert len(pids) >= 2, "the requests were answered by more than one process"
