@@ -73,6 +73,14 @@ class UnsupportedFileType(DomainError):
     default_detail = "Unsupported file type."
 
 
+class QuotaExceeded(DomainError):
+    """The action would take the caller past one of their storage quotas."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "quota_exceeded"
+    default_detail = "This would exceed your storage quota."
+
+
 class ServiceUnavailable(DomainError):
     """A backend the request needs (storage, the task queue) is down; the client may retry."""
 

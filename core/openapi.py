@@ -28,13 +28,17 @@ class ValidationErrorSerializer(serializers.Serializer):
 _DESCRIPTIONS = {
     400: "Invalid input; field errors are listed under the field's name.",
     401: "Missing, invalid or expired session token.",
+    403: "Refused: it would exceed your storage quota (`quota_exceeded`).",
     404: "Not found (or not yours).",
     409: "Not possible in the resource's current state.",
     412: "The file's `ETag` does not match `If-Match`.",
     413: "Too large.",
     415: "Unsupported file type.",
     416: "Range not satisfiable.",
-    429: "Too many requests: try again after `Retry-After` seconds.",
+    429: (
+        "Too many requests: try again after `Retry-After` seconds (`throttled`), or too many "
+        "of your lecture downloads in progress (`too_many_active_downloads`)."
+    ),
     503: "Temporarily unavailable (storage or queue); try again later.",
 }
 

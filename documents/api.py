@@ -85,7 +85,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
         responses={
             201: OpenApiResponse(DocumentSerializer, description="Stored."),
             200: OpenApiResponse(DocumentSerializer, description="Already uploaded: as it is."),
-            **error_responses(400, 413, 415, 503),
+            **error_responses(400, 403, 413, 415, 503),
         },
     )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Max, QuerySet, Sum
 
 from accounts.models import User
 from accounts.services import user_is_api_admin
@@ -41,3 +42,20 @@ def document_file_keys() -> Iterator[tuple[str, str]]:
     """``(storage key, row label)`` of every document's file (for ``purge_orphans``)."""
     for pk, key in Document.objects.values_list("pk", "storage_key").iterator():
         yield key, f"document {pk}"
+
+
+def document_quota_left(*, owner: User) -> int:
+    """Bytes the owner may still add before ``USER_DOCUMENT_QUOTA_BYTES`` (never negative)."""
+    used = Document.objects.filter(owner=owner).aggregate(total=Sum("size_bytes"))["total"] or 0
+    return max(settings.USER_DOCUMENT_QUOTA_BYTES - used, 0)
+
+
+def document_upload_allowance(*, owner: User) -> int:
+    """How many bytes an upload may stream in before it is refused for the quota.
+
+    The quota left, or the owner's largest document if that is larger: an upload of the
+    same bytes again is a duplicate, which costs nothing, and only its checksum at the end
+    can tell. Past the allowance no upload can be a duplicate nor fit.
+    """
+    largest = Document.objects.filter(owner=owner).aggregate(n=Max("size_bytes"))["n"] or 0
+    return max(document_quota_left(owner=owner), largest)

@@ -10,11 +10,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from core.exceptions import InvalidInput
+from core.exceptions import InvalidInput, QuotaExceeded
 from core.storage import CHUNK_SIZE, storage_delete_quietly, storage_save
 from courses.selectors import course_is_enrolled
 from documents.models import Document, document_storage_key
-from documents.selectors import document_find_duplicate
+from documents.selectors import document_find_duplicate, document_quota_left
+from documents.uploads import QUOTA_MESSAGE
 from documents.validation import (
     PDF_MAGIC,
     check_pdf_magic,
@@ -49,7 +50,10 @@ def document_upload(
     (``created`` false) and store nothing. The file is written first, then the row: a
     failed write leaves no row, and a failed insert removes the file. Concurrent identical
     uploads race on the unique (owner, course, sha256) constraint; each loser removes its
-    own file and returns the winner's row, so one row and one file remain.
+    own file and returns the winner's row, so one row and one file remain. A new document
+    that would take the owner past ``USER_DOCUMENT_QUOTA_BYTES`` is refused
+    (:class:`QuotaExceeded`), checked again under the owner's row lock as the row is
+    written, so concurrent uploads cannot pass it together; its file is removed.
 
     Call it outside any transaction (as views do): the row commits here, and an outer
     rollback would otherwise leave the stored file without its row.
@@ -67,6 +71,8 @@ def document_upload(
     duplicate = document_find_duplicate(owner=owner, course_id=course_id, sha256=sha256)
     if duplicate is not None:
         return duplicate, False
+    if size > document_quota_left(owner=owner):
+        raise QuotaExceeded(QUOTA_MESSAGE)
 
     document_id = uuid.uuid4()
     document = Document(
@@ -81,6 +87,11 @@ def document_upload(
     storage_save(document.storage_key, file)
     try:
         with transaction.atomic():
+            # Checked again under the owner's row lock: two uploads that each fit alone
+            # cannot both pass when together they do not.
+            User.objects.select_for_update().only("pk").get(pk=owner.pk)
+            if size > document_quota_left(owner=owner):
+                raise QuotaExceeded(QUOTA_MESSAGE)
             document.save(force_insert=True)
     except IntegrityError:
         storage_delete_quietly(document.storage_key)

@@ -17,7 +17,8 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
 from django.http import HttpRequest
 
-from core.exceptions import InvalidInput, UploadTooLarge
+from core.exceptions import InvalidInput, QuotaExceeded, UploadTooLarge
+from documents.selectors import document_upload_allowance
 from documents.validation import (
     PDF_MAGIC,
     check_pdf_magic,
@@ -30,6 +31,7 @@ FILE_FIELD = "file"
 # Room for the multipart framing and the small form fields around the file: a body
 # declared larger than the limit plus this cannot hold an acceptable file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+QUOTA_MESSAGE = "This upload would take your documents past your storage quota."
 
 
 class UploadedPdf(TemporaryUploadedFile):
@@ -41,9 +43,13 @@ class UploadedPdf(TemporaryUploadedFile):
 class PdfUploadHandler(FileUploadHandler):
     """Accepts one ``file`` part; other file parts are read and dropped."""
 
-    def __init__(self, request: HttpRequest | None = None, *, max_bytes: int) -> None:
+    def __init__(
+        self, request: HttpRequest | None = None, *, max_bytes: int, quota_bytes: int | None = None
+    ) -> None:
         super().__init__(request)
         self.max_bytes = max_bytes
+        # Past this many bytes the upload cannot fit the owner's quota (nor be a duplicate).
+        self.quota_bytes = quota_bytes
         self.upload: UploadedPdf | None = None
         self._receiving = False
         self._hash = hashlib.sha256()
@@ -75,6 +81,9 @@ class PdfUploadHandler(FileUploadHandler):
         if self._size > self.max_bytes:
             self.discard()
             raise UploadTooLarge(too_large_message(self.max_bytes))
+        if self.quota_bytes is not None and self._size > self.quota_bytes:
+            self.discard()
+            raise QuotaExceeded(QUOTA_MESSAGE)
         if len(self._head) < len(PDF_MAGIC):
             self._head += raw_data[: len(PDF_MAGIC) - len(self._head)]
             if len(self._head) == len(PDF_MAGIC):
@@ -118,7 +127,11 @@ def read_pdf_upload(request) -> None:
     Must run before anything touches ``request.data``. On any failure the temporary file
     is removed at once rather than left to the garbage collector.
     """
-    handler = PdfUploadHandler(request._request, max_bytes=settings.DOCUMENT_MAX_BYTES)
+    handler = PdfUploadHandler(
+        request._request,
+        max_bytes=settings.DOCUMENT_MAX_BYTES,
+        quota_bytes=document_upload_allowance(owner=request.user),
+    )
     request._request.upload_handlers = [handler]
     try:
         request.data  # noqa: B018 - parsing happens on first access

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -14,7 +15,7 @@ from django_q.tasks import async_task
 
 from accounts.models import User
 from accounts.services import user_is_api_admin
-from core.exceptions import InvalidInput, ObjectNotFound, StateConflict
+from core.exceptions import DomainError, InvalidInput, ObjectNotFound, StateConflict
 from courses.selectors import course_is_enrolled
 from lectures import state
 from lectures.fetch import BlockedSource, source_policy, validate_stream_url
@@ -24,6 +25,14 @@ from lectures.panopto import InvalidPanoptoUrl, extract_session_id
 logger = logging.getLogger("studybuddy.lectures")
 
 TASK = "lectures.tasks.process_lecture"
+
+
+class TooManyActiveDownloads(DomainError):
+    """The user already has ``USER_ACTIVE_DOWNLOADS`` new lectures queued or running."""
+
+    status_code = 429
+    code = "too_many_active_downloads"
+    default_detail = "Too many lecture downloads in progress."
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ def lecture_request_download(
         lecture, created = _get_or_create_locked(
             course_id=course_id,
             session_id=session_id,
+            before_create=lambda: _check_active_downloads(user),
             defaults={
                 "panopto_url": panopto_url,
                 "stream_url": stream_url,
@@ -80,8 +90,27 @@ def lecture_request_download(
     return DownloadRequest(lecture=lecture, queued=queued)
 
 
+def _check_active_downloads(user: User) -> None:
+    """Refuse a new lecture to a user who already created ``USER_ACTIVE_DOWNLOADS`` that are
+    still queued or running. Counted under the user's row lock, so concurrent requests of
+    one user cannot all pass; joining an existing lecture never comes here."""
+    User.objects.select_for_update().only("pk").get(pk=user.pk)
+    active = Lecture.objects.filter(
+        created_by=user, status__in=(Lecture.Status.QUEUED, *Lecture.RUNNING)
+    ).count()
+    if active >= settings.USER_ACTIVE_DOWNLOADS:
+        raise TooManyActiveDownloads(
+            f"You already have {active} lecture downloads in progress; try again when one "
+            "has finished."
+        )
+
+
 def _get_or_create_locked(
-    *, course_id: uuid.UUID, session_id: str, defaults: dict
+    *,
+    course_id: uuid.UUID,
+    session_id: str,
+    defaults: dict,
+    before_create: Callable[[], None] = lambda: None,
 ) -> tuple[Lecture, bool]:
     existing = (
         Lecture.objects.select_for_update()
@@ -90,6 +119,7 @@ def _get_or_create_locked(
     )
     if existing is not None:
         return existing, False
+    before_create()
     try:
         with transaction.atomic():
             return (
