@@ -88,8 +88,9 @@ def document_upload(
     try:
         with transaction.atomic():
             # Checked again under the owner's row lock: two uploads that each fit alone
-            # cannot both pass when together they do not.
-            User.objects.select_for_update().only("pk").get(pk=owner.pk)
+            # cannot both pass when together they do not. NO KEY UPDATE leaves the foreign-key
+            # checks of other inserts (KEY SHARE on the same user row) unblocked.
+            User.objects.select_for_update(no_key=True).only("pk").get(pk=owner.pk)
             if size > document_quota_left(owner=owner):
                 raise QuotaExceeded(QUOTA_MESSAGE)
             document.save(force_insert=True)

@@ -93,8 +93,13 @@ def lecture_request_download(
 def _check_active_downloads(user: User) -> None:
     """Refuse a new lecture to a user who already created ``USER_ACTIVE_DOWNLOADS`` that are
     still queued or running. Counted under the user's row lock, so concurrent requests of
-    one user cannot all pass; joining an existing lecture never comes here."""
-    User.objects.select_for_update().only("pk").get(pk=user.pk)
+    one user cannot all pass; joining an existing lecture never comes here.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: the foreign-key checks of another request's
+    link or lecture insert take ``KEY SHARE`` on the same row, and with a ``FOR UPDATE``
+    lock held here while this request waits for that one's lecture row, the two deadlock.
+    """
+    User.objects.select_for_update(no_key=True).only("pk").get(pk=user.pk)
     active = Lecture.objects.filter(
         created_by=user, status__in=(Lecture.Status.QUEUED, *Lecture.RUNNING)
     ).count()
