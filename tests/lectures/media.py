@@ -254,6 +254,8 @@ class MediaSet:
     no_audio: Path
     garbage: Path
     hls: HLSSet
+    mp3: Path
+    webm_opus: Path
 
 
 def generate_media_set(root: Path) -> MediaSet:
@@ -271,6 +273,16 @@ def generate_media_set(root: Path) -> MediaSet:
         no_audio=write_media(root / "no-audio.mp4", audio_codec=None),
         garbage=garbage,
         hls=write_hls(root / "hls"),
+        mp3=write_media(
+            root / "audio.mp3",
+            video=False,
+            audio_codec="libmp3lame",
+            sample_rate=44100,
+            container_format="mp3",
+        ),
+        webm_opus=write_media(
+            root / "audio.webm", video=False, audio_codec="libopus", container_format="webm"
+        ),
     )
 
 
