@@ -24,6 +24,10 @@ from lectures.uploads import read_recording_upload
 
 class LectureSerializer(serializers.ModelSerializer):
     course_id = serializers.UUIDField(read_only=True)
+    # Not a URL field: an uploaded recording may come without a Panopto link ("").
+    panopto_url = serializers.CharField(
+        read_only=True, help_text="The Panopto link; empty for an upload sent without one."
+    )
 
     class Meta:
         model = Lecture
