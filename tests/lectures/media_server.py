@@ -98,6 +98,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not self.head_only:
             self.wfile.write(body)
+            self.server.count_bytes(urlsplit(self.path).path, len(body))
 
     def send_file(self, path: Path, content_type: str | None = None) -> None:
         """Serve a file whole, or the range asked for (206)."""
@@ -146,6 +147,12 @@ class MediaHTTPServer(ThreadingHTTPServer):
         super().__init__((host, 0), Handler)
         self.root = root.resolve()
         self.routes: dict[str, Route] = {}
+        self.bytes_sent: dict[str, int] = {}  # body bytes per path (send_body only)
+        self._count_lock = threading.Lock()
+
+    def count_bytes(self, path: str, size: int) -> None:
+        with self._count_lock:
+            self.bytes_sent[path] = self.bytes_sent.get(path, 0) + size
 
 
 class MediaServer:
@@ -170,6 +177,16 @@ class MediaServer:
 
     def file_url(self, relative_path: str) -> str:
         return f"{self.base_url}/files/{relative_path}"
+
+    def bytes_sent_under(self, relative_dir: str) -> int:
+        """Body bytes served so far from ``/files/<relative_dir>/...``."""
+        prefix = f"/files/{relative_dir.strip('/')}/"
+        with self._server._count_lock:
+            return sum(n for path, n in self._server.bytes_sent.items() if path.startswith(prefix))
+
+    def reset_byte_counts(self) -> None:
+        with self._server._count_lock:
+            self._server.bytes_sent.clear()
 
     def route(self, behaviour: Behaviour, suffix: str = "") -> tuple[str, Route]:
         """Register ``behaviour`` under a fresh path; returns its URL and its :class:`Route`."""
