@@ -536,10 +536,62 @@ class Bench:
         shutil.rmtree(work, ignore_errors=True)
         return elapsed
 
+    def renditions(self, lectures: dict) -> None:
+        """A master playlist with three renditions of the 60-minute lecture (720p, 480p,
+        360p, the same audio): bytes the job fetched against the smallest rendition's size,
+        and its time against what every other downloader does, ``curl`` of the *highest*
+        rendition plus ``ffmpeg -c:a copy``."""
+        from tests.benchmarks.media import generate_renditions
+
+        lecture = lectures[60]
+        print("  renditions (reused from var/bench/media when present) ...", flush=True)
+        ladder = generate_renditions(self.media_dir, lecture)
+        user, course = self.user_with_course("user_bench_renditions", "BENCH 200")
+        api = Api(self.web_base, self.token(user.clerk_id))
+        smallest = ladder.bytes_of("r360")
+        base_times, job_times, fetched, peaks = [], [], [], []
+        for _ in range(PIPELINE_REPEATS[60]):
+            base_times.append(self._baseline("hls", lecture))
+            self._byte_counts(reset=True)
+            seconds, peak, _stages = self._pipeline_once(
+                "hls", lecture, api, course, path=ladder.master
+            )
+            job_times.append(seconds)
+            peaks.append(peak)
+            fetched.append(self._byte_counts(reset=True))
+        totals = [sum(counts.values()) for counts in fetched]
+        base, job = statistics.median(base_times), statistics.median(job_times)
+        label = "HLS 3 renditions 60 min"
+        self.report.notes[label] = {
+            "rendition_bytes": {name: ladder.bytes_of(name) for name in ladder.directories},
+            "bytes_fetched_per_directory": fetched,
+            "baseline_seconds": base_times,
+            "pipeline_seconds": job_times,
+            "worker_peak_rss_mb": peaks,
+        }
+        bytes_ratio = statistics.median(totals) / smallest
+        self.report.add(
+            f"{label}: bytes fetched / smallest rendition",
+            bytes_ratio,
+            "x",
+            "<= 1.1",
+            bytes_ratio <= 1.1,
+        )
+        self.report.add(f"{label}: baseline (curl highest + ffmpeg -c:a copy)", base, "s")
+        self.report.add(f"{label}: request -> completed", job, "s")
+        ratio = job / base
+        self.report.add(f"{label}: ratio to baseline", ratio, "x", "<= 1.0", ratio <= 1.0)
+
+    def _byte_counts(self, *, reset: bool) -> dict[str, int]:
+        query = "?reset=1" if reset else ""
+        with urllib.request.urlopen(f"{self.files_base}/_bytes{query}", timeout=10) as answer:
+            return json.loads(answer.read())
+
     def _pipeline_once(
-        self, kind: str, lecture: Any, api: Api, course: Any
+        self, kind: str, lecture: Any, api: Api, course: Any, path: Path | None = None
     ) -> tuple[float, float, dict]:
-        path = lecture.mp4 if kind == "mp4" else lecture.hls_playlist
+        if path is None:
+            path = lecture.mp4 if kind == "mp4" else lecture.hls_playlist
         stream_url = f"{self.files_base}/{path.relative_to(self.media_dir).as_posix()}"
         session = uuid.uuid4()
         body = {
@@ -770,7 +822,7 @@ def main() -> None:
         only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
         lectures: dict = {}
         # Only the pipeline plays the recordings; ``BENCH_ONLY=api`` starts in seconds.
-        if not only or "pipeline" in only:
+        if not only or {"pipeline", "renditions"} & only:
             print("generating lectures (reused from var/bench/media when present) ...", flush=True)
             t0 = time.perf_counter()
             lectures = generate_lectures(WORK / "media")
@@ -779,6 +831,7 @@ def main() -> None:
         bench.start_services()
         sections = (
             ("pipeline", lambda: bench.pipeline(lectures)),
+            ("renditions", lambda: bench.renditions(lectures)),
             ("upload", bench.upload),
             ("api", bench.api_throughput),
             ("queue", bench.queue_latency),
