@@ -116,11 +116,19 @@ class AudioJob(Job):
         state.log_transition(self.pk, old, new, **details)
 
     def work(self, scratch: Path) -> None:
-        source = scratch / "source"
-        recording_source(self.row).fetch(source, self.download_progress)
-        self.move(Status.EXTRACTING, {"progress": _DOWNLOAD_SHARE}, bytes=source.stat().st_size)
-        audio = extract_audio(source, scratch / "audio.m4a", self.extraction_progress)
-        source.unlink()
+        source = recording_source(self.row)
+        streamed = source.streamed(scratch, self.download_progress)
+        if streamed is not None:
+            # Demuxed while it downloads: the audio is written as the segments arrive.
+            with streamed as recording:
+                audio = extract_audio(recording, scratch / "audio.m4a")
+            self.move(Status.EXTRACTING, {"progress": _DOWNLOAD_SHARE}, bytes=recording.bytes_read)
+        else:
+            path = scratch / "source"
+            source.fetch(path, self.download_progress)
+            self.move(Status.EXTRACTING, {"progress": _DOWNLOAD_SHARE}, bytes=path.stat().st_size)
+            audio = extract_audio(path, scratch / "audio.m4a", self.extraction_progress)
+            path.unlink()
         self.stored_key = audio_storage_key(self.pk)
         # Under the row's lock: a job that lost its claim can neither store over this one
         # nor discard its file between the two steps.

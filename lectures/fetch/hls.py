@@ -11,6 +11,8 @@ file that FFmpeg reads as a single MPEG-TS (or fragmented MP4, init segment firs
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,6 +39,9 @@ from lectures.fetch.transport import GuardedSession, lost_connection, open_url
 __all__ = ["HLSDownload"]
 
 _AES_KEY_BYTES = 16
+_CHUNK_BYTES = 256 * 1024
+# A segment is held in memory up to this size while it downloads, on disk past it.
+_SPOOL_BYTES = 16 * 1024 * 1024
 
 
 class HLSDownload:
@@ -50,23 +55,55 @@ class HLSDownload:
 
     def run(self, url: str, dest: Path) -> DownloadResult:
         """Fetch the stream whose (master or media) playlist is at ``url`` into ``dest``."""
-        text, final_url = self._fetch_playlist(url)
-        playlist = parse_playlist(text, final_url)
-        head: Path | None = None  # the chosen rendition's first segment, already fetched
-        if playlist.is_variant:
-            plan = rendition_plan(playlist, final_url)
-            if plan.audio_uri:
-                segments = self._media_segments(plan.audio_uri)
-            elif len(plan.candidates) == 1:
-                segments = self._media_segments(plan.candidates[0].uri)
-            else:
-                segments, head = self._smallest_with_best_audio(plan.candidates, dest)
-        else:
-            segments = media_segments(playlist, final_url)
+        segments, head = self._plan(url, dest)
         written = self._write_segments(segments, dest, head)
         return DownloadResult(
             size_bytes=written, content_type="application/vnd.apple.mpegurl", kind="hls"
         )
+
+    def chunks(self, url: str, scratch: Path) -> Iterator[bytes]:
+        """The stream at ``url`` as bytes, in order, segment after segment, for a demuxer
+        reading while the download goes on: each segment is fetched whole (retried whole)
+        into a spooled buffer first, so a retry never repeats bytes already handed on.
+        ``scratch`` is a directory for the probes and for a segment too big for memory."""
+        segments, head = self._plan(url, scratch / "hls")
+        total = 0
+        current_init: str | None = None
+        skip = 0
+        if head is not None:
+            with open(head, "rb") as first:
+                for block in iter(lambda: first.read(_CHUNK_BYTES), b""):
+                    total += len(block)
+                    yield block
+            head.unlink()
+            current_init, skip = segments[0].init_uri, 1
+            self._progress(1, len(segments))
+        for index, segment in enumerate(segments):
+            if index < skip:
+                continue
+            with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, dir=scratch) as buffer:
+                if segment.init_uri and segment.init_uri != current_init:
+                    self._append(buffer, segment.init_uri, None, already=total)
+                    current_init = segment.init_uri
+                self._append(buffer, segment.uri, segment, already=total)
+                total += buffer.tell()
+                buffer.seek(0)
+                yield from iter(lambda buffer=buffer: buffer.read(_CHUNK_BYTES), b"")
+            self._progress(index + 1, len(segments))
+
+    def _plan(self, url: str, dest: Path) -> tuple[list[Segment], Path | None]:
+        """The segments to fetch (from the rendition chosen in a master playlist), and the
+        first one on disk when probing fetched it already (beside ``dest``)."""
+        text, final_url = self._fetch_playlist(url)
+        playlist = parse_playlist(text, final_url)
+        if not playlist.is_variant:
+            return media_segments(playlist, final_url), None
+        plan = rendition_plan(playlist, final_url)
+        if plan.audio_uri:
+            return self._media_segments(plan.audio_uri), None
+        if len(plan.candidates) == 1:
+            return self._media_segments(plan.candidates[0].uri), None
+        return self._smallest_with_best_audio(plan.candidates, dest)
 
     def _media_segments(self, url: str) -> list[Segment]:
         text, final_url = self._fetch_playlist(url)
@@ -158,8 +195,11 @@ class HLSDownload:
                 self._progress(index + 1, len(segments))
             return out.tell()
 
-    def _append(self, out: BinaryIO, url: str, segment: Segment | None) -> None:
-        """Fetch one segment (retried whole) and append it, decrypted, to ``out``."""
+    def _append(
+        self, out: BinaryIO, url: str, segment: Segment | None, *, already: int = 0
+    ) -> None:
+        """Fetch one segment (retried whole) and append it, decrypted, to ``out``;
+        ``already`` is what the download handed on before ``out`` (for the size limit)."""
         start = out.tell()
         byte_range = segment.byte_range if segment else None
         headers = {"Range": f"bytes={byte_range[0]}-{sum(byte_range) - 1}"} if byte_range else None
@@ -178,7 +218,7 @@ class HLSDownload:
                 with lost_connection(host):
                     for chunk in response.iter_raw():
                         # Bytes on disk after decryption differ by padding only: good enough.
-                        if out.tell() + len(chunk) > self._policy.max_bytes:
+                        if already + out.tell() + len(chunk) > self._policy.max_bytes:
                             raise SourceTooLarge(self._policy.max_bytes)
                         out.write(decryptor.update(chunk) if decryptor else chunk)
             if decryptor:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,10 @@ from lectures.fetch.errors import (
     TransientSourceError,
 )
 from lectures.fetch.guard import SourcePolicy
+from lectures.fetch.media import looks_like_hls
 from lectures.fetch.panoptodownloader import fetch_with_panoptodownloader
 from lectures.fetch.progress import ProgressCallback
+from lectures.fetch.stream import StreamedRecording, stream_hls
 
 __all__ = [
     "RecordingSource",
@@ -75,6 +78,13 @@ class RecordingSource(ABC):
     def release(self) -> None:
         """Drop what the source keeps for the job, once the job has ended for good."""
 
+    def streamed(
+        self, scratch: Path, progress: ProgressCallback
+    ) -> AbstractContextManager[StreamedRecording] | None:
+        """The recording as a file object read while it downloads, when this source can do
+        that (HLS through the built-in downloader); ``None``: ``fetch`` it first."""
+        return None
+
 
 @dataclass(frozen=True)
 class StreamURL(RecordingSource):
@@ -87,6 +97,13 @@ class StreamURL(RecordingSource):
 
     def release(self) -> None:
         """Nothing is kept for a URL."""
+
+    def streamed(
+        self, scratch: Path, progress: ProgressCallback
+    ) -> AbstractContextManager[StreamedRecording] | None:
+        if settings.LECTURE_DOWNLOADER != "builtin" or not looks_like_hls(self.url):
+            return None
+        return stream_hls(self.url, scratch, source_policy(), progress)
 
 
 @dataclass(frozen=True)
