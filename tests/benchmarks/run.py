@@ -560,7 +560,7 @@ class Bench:
         lecture = lectures[60]
         print("  renditions (reused from var/bench/media when present) ...", flush=True)
         ladder = generate_renditions(self.media_dir, lecture)
-        user, course = self.user_with_course("user_bench_renditions", "BENCH 200")
+        user, course = self.user_with_course("user_bench_renditions", "BENCH 150")
         api = Api(self.web_base, self.token(user.clerk_id))
         smallest = ladder.bytes_of("r360")
         base_times, job_times, fetched, peaks = [], [], [], []
