@@ -1,11 +1,13 @@
 """Where a lecture's recording comes from, as the audio job sees it.
 
-The job asks its source for one thing: the recording as a local scratch file. A
-:class:`StreamURL` downloads it (the built-in downloader, or the optional package); a
-:class:`StagedUpload` reads a file a student uploaded, through the storage API (the web
-process that received it may run on another machine than the worker), and checks that it
-is media with an audio track, so an upload fails with the same messages as a download.
-Extraction does not care which: one pipeline, two sources.
+The job asks its source for the recording: as a file object read while it downloads
+(``streamed``, where the source can: HLS through the built-in downloader), or else as a
+local scratch file (``fetch``). A :class:`StreamURL` downloads it (the built-in
+downloader, or the optional package); a :class:`StagedUpload` reads a file a student
+uploaded, through the storage API (the web process that received it may run on another
+machine than the worker), and checks that it is media with an audio track, so an upload
+fails with the same messages as a download. Extraction does not care which: one pipeline,
+two sources. ``release`` drops what a source keeps once the job has ended for good.
 """
 
 from __future__ import annotations
