@@ -53,13 +53,16 @@ class StreamedRecording:
         self._fraction = fraction
 
     def _produce(self, chunks: Callable[[], Iterator[bytes]]) -> None:
+        iterator = chunks()
         try:
-            for chunk in chunks():
+            for chunk in iterator:
                 if not self._put(chunk):
-                    return
+                    return  # the reader stopped: the download stops with it
             self._put(_END)
         except BaseException as error:  # handed to the reader, raised there
             self._put(error)
+        finally:
+            iterator.close()  # closes the guarded client now, not when collected
 
     def _put(self, item: object) -> bool:
         while not self._stop.is_set():
