@@ -16,9 +16,18 @@ $(INSTALLED): requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(INSTALLED)
 
-# What tests, lint and benchmarks add on top of the service's own requirements.
+# What tests, lint and benchmarks add on top of the service's own requirements, and the
+# optional PanoptoDownloader package for its adapter's tests: not on the package index, so
+# from the archive beside the repository, without its 2021 pins (its dependencies, at
+# current versions, are in requirements-dev.txt). Without the archive those tests skip.
+PANOPTODOWNLOADER_ARCHIVE ?= ../shared/vendor/PanoptoDownloader-1.4.3.tar.gz
 $(DEV_INSTALLED): requirements-dev.txt $(INSTALLED)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@if [ -f "$(PANOPTODOWNLOADER_ARCHIVE)" ]; then \
+	  $(BIN)/pip install --quiet --no-deps "$(PANOPTODOWNLOADER_ARCHIVE)"; \
+	else \
+	  echo "$(PANOPTODOWNLOADER_ARCHIVE) not found: the PanoptoDownloader tests will be skipped"; \
+	fi
 	touch $(DEV_INSTALLED)
 
 install: $(INSTALLED)

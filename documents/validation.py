@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from core.exceptions import InvalidInput, UnsupportedFileType, UploadTooLarge
-from core.validators import is_control_character
+from core.uploads import FILENAME_MAX_LENGTH as FILENAME_MAX_LENGTH
+from core.uploads import clean_filename as clean_upload_filename
+from core.uploads import too_large_message
 
 PDF_MAGIC = b"%PDF-"
 PDF_EXTENSION = ".pdf"
-FILENAME_MAX_LENGTH = 255
 FALLBACK_STEM = "document"
-
-# Line and paragraph separators: invisible, and they break single-line displays.
-_SEPARATORS = frozenset("\u2028\u2029")
 
 
 def clean_filename(raw: str) -> str:
-    """The name to show for an upload: never a path, one line, at most 255 characters.
-
-    Path parts (either separator) are dropped, control characters and bidi overrides
-    removed, white space trimmed; a long name is cut in its stem so the extension stays.
-    """
-    name = unicodedata.normalize("NFC", raw or "")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if not is_control_character(c) and c not in _SEPARATORS)
-    name = " ".join(name.split())
-    stem, dot, extension = name.rpartition(".")
-    if not dot:
-        stem, extension = name, ""
-    stem = stem.strip(" .")
-    extension = f".{extension.strip()}" if dot else ""
-    if len(extension) > 16:  # not an extension worth keeping whole
-        stem, extension = f"{stem}{extension}", ""
-    stem = stem[: FILENAME_MAX_LENGTH - len(extension)].rstrip(" .") or FALLBACK_STEM
-    return f"{stem}{extension}"
+    """The name to show for an uploaded PDF (see ``core.uploads.clean_filename``)."""
+    return clean_upload_filename(raw, fallback=FALLBACK_STEM)
 
 
 def check_pdf_name(name: str) -> None:
@@ -54,7 +34,3 @@ def check_size(size: int, max_bytes: int) -> None:
         raise InvalidInput("The submitted file is empty.", field="file")
     if size > max_bytes:
         raise UploadTooLarge(too_large_message(max_bytes))
-
-
-def too_large_message(max_bytes: int) -> str:
-    return f"The file is larger than the limit of {max_bytes} bytes."

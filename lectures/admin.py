@@ -73,6 +73,7 @@ class LectureAdmin(admin.ModelAdmin):
     list_select_related = ("course",)
     list_filter = (
         "status",
+        "source",
         ("course__is_official", OfficialCourseFilter),
         "created_at",
         "completed_at",
@@ -95,6 +96,8 @@ class LectureAdmin(admin.ModelAdmin):
         "course",
         "panopto_session_id",
         "panopto_url",
+        "source",
+        "upload_storage_key",
         "status",
         "progress",
         "attempt_count",
@@ -113,6 +116,7 @@ class LectureAdmin(admin.ModelAdmin):
     # The signed stream URL carries credentials: never shown, as in the API.
     fieldsets = (
         (None, {"fields": ("id", "title", "course", "panopto_session_id", "panopto_url")}),
+        ("Source", {"fields": ("source", "upload_storage_key")}),
         ("Status", {"fields": ("status", "progress", "error_message", "attempt_count")}),
         (
             "Audio",

@@ -1,4 +1,4 @@
-"""``/api/lectures``: Panopto download requests, lecture status and audio."""
+"""``/api/lectures``: Panopto download requests, recording uploads, lecture status and audio."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,10 +19,15 @@ from core.openapi import FILE_PARAMETERS, error_responses, file_responses
 from core.validators import no_control_characters, uuid_or_404
 from lectures import selectors, services
 from lectures.models import Lecture
+from lectures.uploads import read_recording_upload
 
 
 class LectureSerializer(serializers.ModelSerializer):
     course_id = serializers.UUIDField(read_only=True)
+    # Not a URL field: an uploaded recording may come without a Panopto link ("").
+    panopto_url = serializers.CharField(
+        read_only=True, help_text="The Panopto link; empty for an upload sent without one."
+    )
 
     class Meta:
         model = Lecture
@@ -72,6 +78,35 @@ class LectureDownloadSerializer(serializers.Serializer):
     )
 
 
+class LectureUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text=(
+            "The recording: audio or video in any container FFmpeg reads (MP4, M4A, MP3, "
+            "WebM…). Checked by the job, which fails the lecture if it is not media with "
+            "an audio track."
+        )
+    )
+    course_id = serializers.UUIDField(help_text="One of the caller's courses.")
+    title = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[no_control_characters],
+        help_text="Defaults to the file's name.",
+    )
+    panopto_url = serializers.CharField(
+        max_length=2048,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "The Panopto link of the session, if the recording is one: the lecture is then "
+            "shared as a download request's is."
+        ),
+    )
+
+
 class LectureListQuerySerializer(serializers.Serializer):
     course_id = serializers.UUIDField(required=False)
     status = serializers.ChoiceField(choices=Lecture.Status.choices, required=False)
@@ -110,6 +145,39 @@ class LectureViewSet(viewsets.GenericViewSet):
         body = LectureDownloadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = services.lecture_request_download(user=request.user, **body.validated_data)
+        return Response(
+            LectureSerializer(result.lecture).data,
+            status=status.HTTP_202_ACCEPTED if result.queued else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        summary="Upload a recording and extract its audio",
+        description=(
+            "Streamed into storage; larger than `LECTURE_UPLOAD_MAX_BYTES`: 413, refused "
+            "while reading. With a `panopto_url` of a session the course already has, the "
+            "existing lecture is answered (200) and the upload discarded; a failed one is "
+            "queued again with this file (202)."
+        ),
+        request={"multipart/form-data": LectureUploadSerializer},
+        responses={
+            202: OpenApiResponse(LectureSerializer, description="Queued."),
+            200: OpenApiResponse(LectureSerializer, description="Already there; now linked."),
+            **error_responses(400, 413, 415, 503),
+        },
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    def upload(self, request: Request) -> Response:
+        read_recording_upload(request)
+        body = LectureUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = services.lecture_upload_recording(
+            user=request.user,
+            course_id=data["course_id"],
+            file=data["file"],
+            title=data["title"],
+            panopto_url=data["panopto_url"],
+        )
         return Response(
             LectureSerializer(result.lecture).data,
             status=status.HTTP_202_ACCEPTED if result.queued else status.HTTP_200_OK,

@@ -19,3 +19,10 @@ class LecturesConfig(AppConfig):
                 in_flight=selectors.lecture_audio_keys_in_flight,
             )
         )
+        register_storage_keys(
+            StorageKeyOwner(
+                name="lecture uploads",
+                prefix=lambda: settings.LECTURE_UPLOAD_STORAGE_PREFIX,
+                referenced=selectors.lecture_staged_upload_keys,
+            )
+        )

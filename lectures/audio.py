@@ -2,8 +2,9 @@
 
 AAC (the usual Panopto case) is remuxed packet by packet, without decoding: fast and
 lossless. Any other codec is decoded and encoded to AAC. Both paths stream packets, so
-memory does not grow with the recording's length. Only local files are read: the
-downloader (``lectures.fetch``) is the only thing that touches the network.
+memory does not grow with the recording's length. Only local files, or bytes the
+downloader hands over, are read: the downloader (``lectures.fetch``) is the only thing
+that touches the network.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import av.error
@@ -80,27 +82,33 @@ class AudioResult:
 
 
 def extract_audio(
-    source_path: str | os.PathLike[str],
+    source_path: str | os.PathLike[str] | BinaryIO,
     dest_path: str | os.PathLike[str],
     progress: Callable[[float], None] | None = None,
 ) -> AudioResult:
     """Write the first audio track of ``source_path`` to ``dest_path`` as AAC in MP4.
 
-    ``progress`` receives the fraction of the source's audio done (0.0-1.0), when the source
-    says how long it is. Raises :class:`NoAudioStream`, :class:`UnreadableMedia`,
-    :class:`DiskFull` or :class:`AudioTooShort`; on any failure ``dest_path`` is removed.
+    ``source_path`` is a local file, or a file object read once from start to end (a
+    recording demuxed while it downloads: see ``lectures.fetch.stream``); an error its
+    ``read`` raises comes out as it is. ``progress`` receives the fraction of the source's
+    audio done (0.0-1.0), when the source says how long it is. Raises
+    :class:`NoAudioStream`, :class:`UnreadableMedia`, :class:`DiskFull` or
+    :class:`AudioTooShort`; on any failure ``dest_path`` is removed.
     """
     dest = Path(dest_path)
+    source = source_path if hasattr(source_path, "read") else Path(source_path)
     try:
-        return _extract(Path(source_path), dest, progress)
+        return _extract(source, dest, progress)
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
 
 
-def _extract(source: Path, dest: Path, progress: Callable[[float], None] | None) -> AudioResult:
+def _extract(
+    source: Path | BinaryIO, dest: Path, progress: Callable[[float], None] | None
+) -> AudioResult:
     try:
-        with av.open(str(source), mode="r") as container:
+        with av.open(str(source) if isinstance(source, Path) else source, mode="r") as container:
             stream = _audio_stream(container)
             _skip_other_streams(container, stream)
             source_codec = stream.codec_context.codec.canonical_name

@@ -11,6 +11,11 @@ def audio_storage_key(lecture_id: uuid.UUID | str) -> str:
     return f"{settings.AUDIO_STORAGE_PREFIX}/{lecture_id}.m4a"
 
 
+def upload_staging_key() -> str:
+    """A fresh key for an uploaded recording waiting for its job (stored before its row)."""
+    return f"{settings.LECTURE_UPLOAD_STORAGE_PREFIX}/{uuid.uuid4()}"
+
+
 class LectureStatus(models.TextChoices):
     QUEUED = "queued"
     DOWNLOADING = "downloading"
@@ -19,22 +24,33 @@ class LectureStatus(models.TextChoices):
     FAILED = "failed"
 
 
+class LectureSource(models.TextChoices):
+    URL = "url", "Stream URL"
+    UPLOAD = "upload", "Uploaded recording"
+
+
 class Lecture(models.Model):
     """A Panopto recording of a course, downloaded once and kept as audio.
 
     Students of the same course who add the same Panopto session share one lecture: each
-    is linked to it through a ``LectureLink``.
+    is linked to it through a ``LectureLink``. The recording comes from its stream URL, or
+    from a file a student uploaded (staged in storage until the job has read it); an
+    upload may come without a Panopto link, and then shares nothing.
     """
 
     Status = LectureStatus
+    Source = LectureSource
     RUNNING = (Status.DOWNLOADING, Status.EXTRACTING)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lectures")
-    panopto_session_id = models.CharField("Panopto session id", max_length=36)
-    panopto_url = models.URLField("Panopto URL", max_length=2048)
+    panopto_session_id = models.CharField("Panopto session id", max_length=36, blank=True)
+    panopto_url = models.URLField("Panopto URL", max_length=2048, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.URL)
     # Signed stream URLs carry credentials in their query string: never shown in the API.
-    stream_url = models.TextField()
+    stream_url = models.TextField(blank=True)
+    # An uploaded recording waiting in storage for the job; cleared once the job has ended.
+    upload_storage_key = models.CharField(max_length=255, blank=True)
     title = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -67,7 +83,13 @@ class Lecture(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["course", "panopto_session_id"], name="unique_lecture_per_course_session"
+                fields=["course", "panopto_session_id"],
+                condition=~models.Q(panopto_session_id=""),
+                name="unique_lecture_per_course_session",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source=LectureSource.UPLOAD) | ~models.Q(stream_url=""),
+                name="lecture_url_source_has_stream_url",
             ),
             models.CheckConstraint(
                 condition=models.Q(progress__lte=100), name="lecture_progress_at_most_100"
@@ -80,7 +102,11 @@ class Lecture(models.Model):
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="lecture_status_hb")]
 
     def __str__(self) -> str:
-        return self.title or f"Panopto session {self.panopto_session_id}"
+        if self.title:
+            return self.title
+        if self.panopto_session_id:
+            return f"Panopto session {self.panopto_session_id}"
+        return f"Uploaded recording {self.id}"
 
     def audio_file(self) -> StoredFile:
         """The extracted audio, as the API and the admin serve it."""
@@ -89,7 +115,7 @@ class Lecture(models.Model):
             key=self.audio_storage_key,
             size=self.audio_size_bytes or 0,
             etag=f'"{self.id.hex}-{version}"',
-            filename=f"{self.title or self.panopto_session_id}.m4a",
+            filename=f"{self.title or self.panopto_session_id or 'lecture'}.m4a",
             content_type="audio/mp4",
         )
 

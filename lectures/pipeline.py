@@ -1,8 +1,10 @@
-"""The lecture's audio job: download the recording, extract its audio, store it.
+"""The lecture's audio job: fetch the recording, extract its audio, store it.
 
 ``queued → downloading → extracting → completed``, or ``failed`` with a short message.
 Claims, heartbeats, take-over, attempts and failures are ``core.jobs``'; status changes
-are ``lectures.state``'s; this module is the job's steps.
+are ``lectures.state``'s; this module is the job's steps. The recording comes from the
+lecture's source (``lectures.fetch.sources``): its stream URL, downloaded, or an uploaded
+file staged in storage, which is deleted once the job has ended for good.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from core.storage import (
 )
 from lectures import state
 from lectures.audio import AudioExtractionError, extract_audio
-from lectures.fetch import SourceError, fetch_recording
+from lectures.fetch import RecordingSource, SourceError, StagedUpload, StreamURL
 from lectures.models import Lecture, audio_storage_key
 
 Status = Lecture.Status
@@ -40,7 +42,41 @@ def lecture_process(*, lecture_id: uuid.UUID | str) -> Outcome:
     Never raises for a recording that cannot be processed: the lecture ends ``failed`` with
     its reason. Raises only for the unexpected, after marking the lecture ``failed``.
     """
-    return AudioJob.run(uuid.UUID(str(lecture_id)))
+    pk = uuid.UUID(str(lecture_id))
+    try:
+        return AudioJob.run(pk)
+    finally:
+        release_finished_upload(lecture_id=pk)
+
+
+def recording_source(lecture: Lecture) -> RecordingSource:
+    """What the job fetches the lecture's recording from."""
+    if lecture.source == Lecture.Source.UPLOAD:
+        return StagedUpload(lecture.upload_storage_key)
+    return StreamURL(lecture.stream_url)
+
+
+def release_finished_upload(*, lecture_id: uuid.UUID) -> bool:
+    """Delete the staged upload of a lecture whose job has ended for good (completed or
+    failed, whatever ended it: the job, its attempt cap, a crash); ``True`` if one went.
+
+    Not on a lost claim: a worker that took the lecture over still needs the file. Under
+    the row's lock, so an upload that queues a failed lecture again meanwhile keeps its own.
+    """
+    with transaction.atomic():
+        lecture = (
+            Lecture.objects.select_for_update()
+            .filter(pk=lecture_id, status__in=(Status.COMPLETED, Status.FAILED))
+            .exclude(upload_storage_key="")
+            .first()
+        )
+        if lecture is None:
+            return False
+        source = StagedUpload(lecture.upload_storage_key)
+        lecture.upload_storage_key = ""
+        lecture.save(update_fields=["upload_storage_key"])
+        transaction.on_commit(source.release, robust=True)
+    return True
 
 
 class AudioJob(Job):
@@ -80,11 +116,19 @@ class AudioJob(Job):
         state.log_transition(self.pk, old, new, **details)
 
     def work(self, scratch: Path) -> None:
-        source = scratch / "source"
-        fetch_recording(self.row.stream_url, source, self.download_progress)
-        self.move(Status.EXTRACTING, {"progress": _DOWNLOAD_SHARE}, bytes=source.stat().st_size)
-        audio = extract_audio(source, scratch / "audio.m4a", self.extraction_progress)
-        source.unlink()
+        source = recording_source(self.row)
+        streamed = source.streamed(scratch, self.download_progress)
+        if streamed is not None:
+            # Demuxed while it downloads: the audio is written as the segments arrive.
+            with streamed as recording:
+                audio = extract_audio(recording, scratch / "audio.m4a")
+            self.move(Status.EXTRACTING, {"progress": _DOWNLOAD_SHARE}, bytes=recording.bytes_read)
+        else:
+            path = scratch / "source"
+            source.fetch(path, self.download_progress)
+            self.move(Status.EXTRACTING, {"progress": _DOWNLOAD_SHARE}, bytes=path.stat().st_size)
+            audio = extract_audio(path, scratch / "audio.m4a", self.extraction_progress)
+            path.unlink()
         self.stored_key = audio_storage_key(self.pk)
         # Under the row's lock: a job that lost its claim can neither store over this one
         # nor discard its file between the two steps.

@@ -98,3 +98,13 @@ def lecture_audio_keys_in_flight() -> Iterator[str]:
     running = Lecture.objects.filter(status__in=Lecture.RUNNING).values_list("pk", flat=True)
     for pk in running.iterator():
         yield audio_storage_key(pk)
+
+
+def lecture_staged_upload_keys() -> Iterator[tuple[str, str]]:
+    """``(storage key, row label)`` of uploads a lecture's job has still to read (for
+    ``purge_orphans``). A finished job deletes its upload; one left by a lecture that ended
+    without its job (reaped, say) is no longer needed, so it counts as an orphan."""
+    waiting = Lecture.objects.filter(status__in=(Lecture.Status.QUEUED, *Lecture.RUNNING))
+    staged = waiting.exclude(upload_storage_key="").values_list("pk", "upload_storage_key")
+    for pk, key in staged.iterator():
+        yield key, f"lecture {pk} (upload)"

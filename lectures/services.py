@@ -1,4 +1,4 @@
-"""Writes to lectures: download requests, retries, links and deletion."""
+"""Writes to lectures: download requests, recording uploads, retries, links and deletion."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import IO
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,10 +17,11 @@ from django_q.tasks import async_task
 from accounts.models import User
 from accounts.services import user_is_api_admin
 from core.exceptions import DomainError, InvalidInput, ObjectNotFound, StateConflict
+from core.storage import storage_delete_on_commit, storage_delete_quietly, storage_save
 from courses.selectors import course_is_enrolled
 from lectures import state
 from lectures.fetch import BlockedSource, source_policy, validate_stream_url
-from lectures.models import Lecture, LectureLink
+from lectures.models import Lecture, LectureLink, upload_staging_key
 from lectures.panopto import InvalidPanoptoUrl, extract_session_id
 
 logger = logging.getLogger("studybuddy.lectures")
@@ -50,43 +52,123 @@ def lecture_request_download(
     Concurrent identical requests create one lecture and queue one job: the unique
     (course, session) decides who creates, and the row lock decides who re-queues.
     """
-    if not course_is_enrolled(user=user, course_id=course_id):
-        raise InvalidInput("You are not enrolled in this course.", field="course_id")
-    try:
-        session_id = extract_session_id(panopto_url)
-    except InvalidPanoptoUrl as exc:
-        raise InvalidInput(str(exc), field="panopto_url") from None
+    _check_enrolled(user=user, course_id=course_id)
+    session_id = _session_id(panopto_url)
     try:
         validate_stream_url(stream_url, source_policy())
     except BlockedSource as exc:
         raise InvalidInput(str(exc), field="stream_url") from None
 
     with transaction.atomic():
-        lecture, created = _get_or_create_locked(
+        return _add_lecture(
+            user=user,
             course_id=course_id,
             session_id=session_id,
-            before_create=lambda: _check_active_downloads(user),
-            defaults={
-                "panopto_url": panopto_url,
-                "stream_url": stream_url,
-                "title": title,
-                "created_by": user,
-            },
+            panopto_url=panopto_url,
+            title=title,
+            source={"source": Lecture.Source.URL, "stream_url": stream_url},
         )
-        LectureLink.objects.get_or_create(user=user, lecture=lecture)
-        queued = created
-        if not created and lecture.status == Lecture.Status.FAILED:
-            # A fresh stream URL may be what the failed download lacked.
-            lecture.stream_url = stream_url
-            lecture.title = lecture.title or title
-            _requeue(lecture)
-            queued = True
-        elif not created and title and not lecture.title:
-            lecture.title = title
-            lecture.save(update_fields=["title", "updated_at"])
-        if created:
-            _enqueue_on_commit(lecture)
-            state.created(lecture, session=session_id)
+
+
+def lecture_upload_recording(
+    *, user: User, course_id: uuid.UUID, file: IO[bytes], title: str = "", panopto_url: str = ""
+) -> DownloadRequest:
+    """Add a lecture from a recording the caller uploaded, and queue its job, which reads
+    the file from storage instead of downloading it.
+
+    ``file`` (already streamed to disk within the size limit) is stored under a staging
+    key first, outside any transaction: storing a large file under a row lock would hold
+    other requests for the same session. With a ``panopto_url`` the session de-duplicates
+    exactly as a download request does: an existing lecture links the caller (the staged
+    file is deleted), a failed one is queued again with this file. The job deletes the
+    staged file when it ends. Without a ``title``, the file's name (less its extension) is
+    the title.
+    """
+    _check_enrolled(user=user, course_id=course_id)
+    title = title or _title_from_filename(getattr(file, "name", "") or "")
+    session_id = _session_id(panopto_url) if panopto_url else ""
+    key = upload_staging_key()
+    storage_save(key, file)
+    try:
+        with transaction.atomic():
+            result = _add_lecture(
+                user=user,
+                course_id=course_id,
+                session_id=session_id,
+                panopto_url=panopto_url,
+                title=title,
+                source={
+                    "source": Lecture.Source.UPLOAD,
+                    "upload_storage_key": key,
+                    "stream_url": "",
+                },
+            )
+    except BaseException:
+        storage_delete_quietly(key)
+        raise
+    if not result.queued:
+        storage_delete_quietly(key)  # the lecture exists: this copy is not needed
+    return result
+
+
+def _title_from_filename(name: str) -> str:
+    stem, dot, _ = name.rpartition(".")
+    return (stem if dot and stem else name)[:255]
+
+
+def _check_enrolled(*, user: User, course_id: uuid.UUID) -> None:
+    if not course_is_enrolled(user=user, course_id=course_id):
+        raise InvalidInput("You are not enrolled in this course.", field="course_id")
+
+
+def _session_id(panopto_url: str) -> str:
+    try:
+        return extract_session_id(panopto_url)
+    except InvalidPanoptoUrl as exc:
+        raise InvalidInput(str(exc), field="panopto_url") from None
+
+
+def _add_lecture(
+    *,
+    user: User,
+    course_id: uuid.UUID,
+    session_id: str,
+    panopto_url: str,
+    title: str,
+    source: dict[str, str],
+) -> DownloadRequest:
+    """Find or create the lecture (one per course and session; a recording without a
+    session is always new), link the user, and queue it when it is new or had failed, with
+    ``source`` (the fields saying where its recording comes from). In a transaction."""
+    defaults = {"panopto_url": panopto_url, "title": title, "created_by": user, **source}
+    # Only a new lecture counts against the user's active downloads; joining one never does.
+    check_cap = partial(_check_active_downloads, user)
+    if session_id:
+        lecture, created = _get_or_create_locked(
+            course_id=course_id, session_id=session_id, defaults=defaults, before_create=check_cap
+        )
+    else:
+        check_cap()
+        lecture, created = Lecture.objects.create(course_id=course_id, **defaults), True
+    LectureLink.objects.get_or_create(user=user, lecture=lecture)
+    queued = created
+    if not created and lecture.status == Lecture.Status.FAILED:
+        # A fresh stream URL, or the recording itself, may be what the failed job lacked.
+        if lecture.upload_storage_key and lecture.upload_storage_key != source.get(
+            "upload_storage_key"
+        ):
+            storage_delete_on_commit(lecture.upload_storage_key)
+        for name, value in {"upload_storage_key": "", **source}.items():
+            setattr(lecture, name, value)
+        lecture.title = lecture.title or title
+        _requeue(lecture)
+        queued = True
+    elif not created and title and not lecture.title:
+        lecture.title = title
+        lecture.save(update_fields=["title", "updated_at"])
+    if created:
+        _enqueue_on_commit(lecture)
+        state.created(lecture, session=session_id or None, source=lecture.source)
     return DownloadRequest(lecture=lecture, queued=queued)
 
 
@@ -189,13 +271,16 @@ def lecture_requeue_lost(*, lecture_id: uuid.UUID, queued_before: datetime) -> b
 
 
 def lecture_retry(*, lecture: Lecture) -> Lecture:
-    """Queue a ``failed`` lecture again; anything else is a conflict."""
+    """Queue a ``failed`` lecture again; anything else is a conflict, and so is an uploaded
+    recording that is no longer kept (its job deleted it when it ended)."""
     with transaction.atomic():
         locked = Lecture.objects.select_for_update().get(pk=lecture.pk)
         if locked.status != Lecture.Status.FAILED:
             raise StateConflict(
                 f"Only a failed lecture can be retried; this one is {locked.status}."
             )
+        if locked.source == Lecture.Source.UPLOAD and not locked.upload_storage_key:
+            raise StateConflict("The uploaded recording is no longer kept: upload it again.")
         _requeue(locked)
     return locked
 

@@ -1,4 +1,5 @@
-"""Stored audio follows its lecture, and a lecture follows its last link."""
+"""Stored files (audio, a staged upload) follow their lecture, and a lecture follows its
+last link."""
 
 from functools import partial
 
@@ -15,6 +16,8 @@ from lectures.services import lecture_delete_if_unlinked
 def delete_audio(sender, instance: Lecture, **kwargs) -> None:
     # Fires for every way a lecture goes: the API, the admin, a course deleted by staff.
     storage_delete_on_commit(instance.audio_storage_key or audio_storage_key(instance.id))
+    if instance.upload_storage_key:
+        storage_delete_on_commit(instance.upload_storage_key)
 
 
 @receiver(post_delete, sender=LectureLink, dispatch_uid="lectures.delete_unlinked_lecture")

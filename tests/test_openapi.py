@@ -30,6 +30,7 @@ CONTRACT = {
     ("put", "/api/courses/{id}/enrollment"): {"200", "201", "404"},
     ("delete", "/api/courses/{id}/enrollment"): {"204", "404"},
     ("post", "/api/lectures/download"): {"200", "202", "400", "429"},
+    ("post", "/api/lectures/upload"): {"200", "202", "400", "413", "415", "429"},
     ("get", "/api/lectures"): {"200"},
     ("get", "/api/lectures/{id}"): {"200", "404"},
     ("get", "/api/lectures/{id}/status"): {"200", "404"},

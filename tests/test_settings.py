@@ -65,10 +65,6 @@ PRODUCTION = {
         ({"DEBUG": "maybe"}, "DEBUG must be true or false, not 'maybe'"),
         ({"DOCUMENT_MAX_BYTES": "lots"}, "DOCUMENT_MAX_BYTES must be a whole number"),
         ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND must be one of local, s3"),
-        (
-            {"LECTURE_DOWNLOADER": "panoptodownloader"},
-            "LECTURE_DOWNLOADER=panoptodownloader but the PanoptoDownloader",
-        ),
         ({"CLERK_JWKS_URL": "file:///etc/passwd"}, "CLERK_JWKS_URL must be an https URL"),
         (
             {"CLERK_JWKS_URL": "http://clerk.example.com/.well-known/jwks.json"},
@@ -85,7 +81,6 @@ PRODUCTION = {
         "debug",
         "int",
         "choice",
-        "panoptodownloader",
         "jwks-url",
         "jwks-plain-http",
     ],
@@ -97,6 +92,26 @@ def test_a_configuration_error_stops_start_up_with_one_clear_line(env, message):
     assert result.stderr.startswith(f"configuration error: {message}")
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_the_panoptodownloader_setting_without_the_package_stops_start_up(tmp_path):
+    # Whether or not the package is installed here, the process started must not see it.
+    (tmp_path / "sitecustomize.py").write_text(
+        'import sys\nsys.modules["PanoptoDownloader"] = None  # not installed\n'
+    )
+
+    result = manage(
+        "check",
+        **PRODUCTION,
+        LECTURE_DOWNLOADER="panoptodownloader",
+        PYTHONPATH=str(tmp_path),
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "configuration error: LECTURE_DOWNLOADER=panoptodownloader but the PanoptoDownloader"
+    )
+    assert result.stderr.count("\n") == 1
 
 
 def test_the_wsgi_application_refuses_to_start_on_a_configuration_error():

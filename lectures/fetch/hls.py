@@ -1,14 +1,18 @@
 """An HLS download: playlists, keys and segments fetched through the guard, AES-128 decrypted.
 
-The master playlist's audio-carrying variant (or audio rendition) is followed to its media
-playlist; the segments, whatever their extension (Panopto serves ``.ts``, ``.panobf1``,
-``.panobf2``), are fetched one by one, each retried whole on a transient failure, decrypted
-when the playlist says AES-128, and appended to one scratch file that FFmpeg reads as a
-single MPEG-TS (or fragmented MP4, init segment first) stream.
+From a master playlist, an audio-only rendition is taken when there is one; otherwise the
+first segment of each variant with audio is fetched and probed, and the smallest variant
+whose audio is the same as the best one's is downloaded (``renditions``); its probed first
+segment is kept, not fetched twice. The segments, whatever their extension (Panopto
+serves ``.ts``, ``.panobf1``, ``.panobf2``), are fetched one by one, each retried whole on
+a transient failure, decrypted when the playlist says AES-128, and appended to one scratch
+file that FFmpeg reads as a single MPEG-TS (or fragmented MP4, init segment first) stream.
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,23 +20,28 @@ import httpx
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from lectures.fetch.errors import NotMediaSource, SourceTooLarge, UnsupportedSource
+from lectures.fetch.errors import NotMediaSource, SourceError, SourceTooLarge, UnsupportedSource
 from lectures.fetch.guard import SourcePolicy, display_host
 from lectures.fetch.media import is_media_type, media_type
 from lectures.fetch.playlist import (
     MAX_PLAYLIST_BYTES,
     Segment,
-    choose_media_playlist,
+    Variant,
     media_segments,
     parse_playlist,
+    rendition_plan,
 )
 from lectures.fetch.progress import DownloadResult, Progress
+from lectures.fetch.renditions import Probed, choose_probed, probe_audio
 from lectures.fetch.retry import with_retries
 from lectures.fetch.transport import GuardedSession, lost_connection, open_url
 
 __all__ = ["HLSDownload"]
 
 _AES_KEY_BYTES = 16
+_CHUNK_BYTES = 256 * 1024
+# A segment is held in memory up to this size while it downloads, on disk past it.
+_SPOOL_BYTES = 16 * 1024 * 1024
 
 
 class HLSDownload:
@@ -46,19 +55,111 @@ class HLSDownload:
 
     def run(self, url: str, dest: Path) -> DownloadResult:
         """Fetch the stream whose (master or media) playlist is at ``url`` into ``dest``."""
-        text, final_url = self._fetch_playlist(url)
-        playlist = parse_playlist(text, final_url)
-        if playlist.is_variant:
-            media_url = choose_media_playlist(playlist, final_url)
-            text, final_url = self._fetch_playlist(media_url)
-            playlist = parse_playlist(text, final_url)
-            if playlist.is_variant:
-                raise UnsupportedSource("HLS playlist nests master playlists")
-        segments = media_segments(playlist, final_url)
-        written = self._write_segments(segments, dest)
+        segments, head = self._plan(url, dest)
+        written = self._write_segments(segments, dest, head)
         return DownloadResult(
             size_bytes=written, content_type="application/vnd.apple.mpegurl", kind="hls"
         )
+
+    def chunks(self, url: str, scratch: Path) -> Iterator[bytes]:
+        """The stream at ``url`` as bytes, in order, segment after segment, for a demuxer
+        reading while the download goes on: each segment is fetched whole (retried whole)
+        into a spooled buffer first, so a retry never repeats bytes already handed on.
+        ``scratch`` is a directory for the probes and for a segment too big for memory."""
+        segments, head = self._plan(url, scratch / "hls")
+        total = 0
+        current_init: str | None = None
+        skip = 0
+        if head is not None:
+            with open(head, "rb") as first:
+                for block in iter(lambda: first.read(_CHUNK_BYTES), b""):
+                    total += len(block)
+                    yield block
+            head.unlink()
+            current_init, skip = segments[0].init_uri, 1
+            self._progress(1, len(segments))
+        for index, segment in enumerate(segments):
+            if index < skip:
+                continue
+            with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, dir=scratch) as buffer:
+                if segment.init_uri and segment.init_uri != current_init:
+                    self._append(buffer, segment.init_uri, None, already=total)
+                    current_init = segment.init_uri
+                self._append(buffer, segment.uri, segment, already=total)
+                total += buffer.tell()
+                buffer.seek(0)
+                yield from iter(lambda buffer=buffer: buffer.read(_CHUNK_BYTES), b"")
+            self._progress(index + 1, len(segments))
+
+    def _plan(self, url: str, dest: Path) -> tuple[list[Segment], Path | None]:
+        """The segments to fetch (from the rendition chosen in a master playlist), and the
+        first one on disk when probing fetched it already (beside ``dest``)."""
+        text, final_url = self._fetch_playlist(url)
+        playlist = parse_playlist(text, final_url)
+        if not playlist.is_variant:
+            return media_segments(playlist, final_url), None
+        plan = rendition_plan(playlist, final_url)
+        if plan.audio_uri:
+            return self._media_segments(plan.audio_uri), None
+        if len(plan.candidates) == 1:
+            return self._media_segments(plan.candidates[0].uri), None
+        return self._smallest_with_best_audio(plan.candidates, dest)
+
+    def _media_segments(self, url: str) -> list[Segment]:
+        text, final_url = self._fetch_playlist(url)
+        playlist = parse_playlist(text, final_url)
+        if playlist.is_variant:
+            raise UnsupportedSource("HLS playlist nests master playlists")
+        return media_segments(playlist, final_url)
+
+    def _smallest_with_best_audio(
+        self, candidates: tuple[Variant, ...], dest: Path
+    ) -> tuple[list[Segment], Path | None]:
+        """Probe the first segment of every candidate; the segments of the smallest one
+        whose audio equals the best, and its first segment on disk.
+
+        A candidate that cannot be fetched or probed is passed over; when none can be
+        probed, the highest-bandwidth one is taken as it is (what a player would play).
+        """
+        probed: list[Probed] = []
+        fetched: dict[str, tuple[list[Segment], Path]] = {}
+        first_error: SourceError | None = None
+        for index, candidate in enumerate(candidates):
+            head = dest.with_name(f"{dest.name}.probe{index}")
+            try:
+                segments = self._media_segments(candidate.uri)
+                size = self._fetch_head(segments[0], head)
+            except SourceTooLarge:
+                raise
+            except SourceError as error:
+                head.unlink(missing_ok=True)
+                first_error = first_error or error
+                continue
+            fetched[candidate.uri] = (segments, head)
+            audio = probe_audio(head)
+            if audio is not None:
+                probed.append(Probed(candidate.uri, candidate.bandwidth, size, audio))
+        if probed:
+            keep = choose_probed(probed).uri
+        elif fetched:
+            # Nothing FFmpeg could read on its own: the highest bandwidth, as a player
+            # would; the extraction step says what is wrong with it, if anything.
+            keep = next(iter(fetched))
+        else:
+            assert first_error is not None
+            raise first_error
+        for uri, (_segments, head) in fetched.items():
+            if uri != keep:
+                head.unlink(missing_ok=True)
+        return fetched[keep]
+
+    def _fetch_head(self, segment: Segment, path: Path) -> int:
+        """The first segment (after its init segment, if any) into ``path``; its size."""
+        with open(path, "wb") as out:
+            if segment.init_uri:
+                self._append(out, segment.init_uri, None)
+            self._append(out, segment.uri, segment)
+            return out.tell()
 
     def _fetch_playlist(self, url: str) -> tuple[str, str]:
         """The playlist's text and its final URL (the base of relative entries)."""
@@ -74,10 +175,18 @@ class HLSDownload:
 
         return with_retries(self._policy, attempt)
 
-    def _write_segments(self, segments: list[Segment], dest: Path) -> int:
+    def _write_segments(self, segments: list[Segment], dest: Path, head: Path | None) -> int:
+        """Append every segment to ``dest``; ``head`` holds the first (and its init
+        segment) already, fetched while probing."""
         current_init: str | None = None
-        with open(dest, "wb") as out:
+        skip = 0
+        if head is not None:
+            head.replace(dest)
+            current_init, skip = segments[0].init_uri, 1
+        with open(dest, "ab" if head is not None else "wb") as out:
             for index, segment in enumerate(segments):
+                if index < skip:
+                    continue
                 if segment.init_uri and segment.init_uri != current_init:
                     # fMP4: the init segment (moov) goes first, and again if it changes.
                     self._append(out, segment.init_uri, None)
@@ -86,8 +195,11 @@ class HLSDownload:
                 self._progress(index + 1, len(segments))
             return out.tell()
 
-    def _append(self, out: BinaryIO, url: str, segment: Segment | None) -> None:
-        """Fetch one segment (retried whole) and append it, decrypted, to ``out``."""
+    def _append(
+        self, out: BinaryIO, url: str, segment: Segment | None, *, already: int = 0
+    ) -> None:
+        """Fetch one segment (retried whole) and append it, decrypted, to ``out``;
+        ``already`` is what the download handed on before ``out`` (for the size limit)."""
         start = out.tell()
         byte_range = segment.byte_range if segment else None
         headers = {"Range": f"bytes={byte_range[0]}-{sum(byte_range) - 1}"} if byte_range else None
@@ -106,7 +218,7 @@ class HLSDownload:
                 with lost_connection(host):
                     for chunk in response.iter_raw():
                         # Bytes on disk after decryption differ by padding only: good enough.
-                        if out.tell() + len(chunk) > self._policy.max_bytes:
+                        if already + out.tell() + len(chunk) > self._policy.max_bytes:
                             raise SourceTooLarge(self._policy.max_bytes)
                         out.write(decryptor.update(chunk) if decryptor else chunk)
             if decryptor:

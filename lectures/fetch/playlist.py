@@ -26,10 +26,13 @@ __all__ = [
     "MAX_SEGMENTS",
     "MAX_VARIANTS",
     "Key",
+    "RenditionPlan",
     "Segment",
+    "Variant",
     "choose_media_playlist",
     "media_segments",
     "parse_playlist",
+    "rendition_plan",
 ]
 
 MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
@@ -94,12 +97,30 @@ def parse_playlist(text: str, url: str) -> m3u8.M3U8:
         raise UnsupportedSource(_MALFORMED) from None
 
 
-def choose_media_playlist(master: m3u8.M3U8, url: str) -> str:
-    """From a master playlist fetched from ``url``, the media playlist carrying the audio.
+@dataclass(frozen=True)
+class Variant:
+    """A variant stream of a master playlist: its media playlist's URL and declared bandwidth."""
 
-    The highest-bandwidth variant that declares audio (or, when no variant declares its
-    codecs, the highest-bandwidth one); when it takes its audio from a separate rendition
-    with its own URI, that rendition is used: audio only, and much smaller.
+    uri: str
+    bandwidth: int
+
+
+@dataclass(frozen=True)
+class RenditionPlan:
+    """What a master playlist offers for the audio: an audio-only playlist (``audio_uri``),
+    or the variants that carry audio, highest bandwidth first, to probe and choose from."""
+
+    audio_uri: str | None
+    candidates: tuple[Variant, ...]
+
+
+def rendition_plan(master: m3u8.M3U8, url: str) -> RenditionPlan:
+    """From a master playlist fetched from ``url``, where the audio can come from.
+
+    An audio-only source wins at once: the separate audio rendition (``EXT-X-MEDIA``, the
+    default of the best variant's group) or a variant whose codecs are all audio. Otherwise
+    every variant that declares audio (or, when none declares its codecs, every variant)
+    is a candidate.
     """
     variants = [v for v in master.playlists if v.uri]
     if not variants:
@@ -109,15 +130,40 @@ def choose_media_playlist(master: m3u8.M3U8, url: str) -> str:
         with_audio = [v for v in variants if _has_audio(v) is None]
     if not with_audio:
         raise NoAudioSource("recording has no audio")
-    best = max(with_audio, key=lambda v: v.stream_info.bandwidth or 0)
+    with_audio.sort(key=lambda v: v.stream_info.bandwidth or 0, reverse=True)
+    best = with_audio[0]
     group = best.stream_info.audio or ""
     renditions = [
         m for m in master.media if m.type == "AUDIO" and (m.group_id or "") == group and m.uri
     ]
     if renditions:
         chosen = next((r for r in renditions if r.default == "YES"), renditions[0])
-        return urljoin(url, chosen.uri)
-    return urljoin(url, best.uri)
+        return RenditionPlan(audio_uri=urljoin(url, chosen.uri), candidates=())
+    audio_only = [v for v in with_audio if _audio_only(v)]
+    if audio_only:
+        return RenditionPlan(audio_uri=urljoin(url, audio_only[0].uri), candidates=())
+    candidates = tuple(
+        Variant(uri=urljoin(url, v.uri), bandwidth=v.stream_info.bandwidth or 0) for v in with_audio
+    )
+    return RenditionPlan(audio_uri=None, candidates=candidates)
+
+
+def choose_media_playlist(master: m3u8.M3U8, url: str) -> str:
+    """The media playlist to take without probing: the audio-only one, else the
+    highest-bandwidth variant with audio (the fallback when no candidate can be probed)."""
+    plan = rendition_plan(master, url)
+    return plan.audio_uri or plan.candidates[0].uri
+
+
+def _audio_only(variant: m3u8.Playlist) -> bool:
+    """CODECS lists only audio codecs (and no video resolution is declared)."""
+    codecs = [c.strip().lower() for c in (variant.stream_info.codecs or "").split(",")]
+    codecs = [c for c in codecs if c]
+    return (
+        bool(codecs)
+        and all(c.startswith(_AUDIO_CODEC_PREFIXES) for c in codecs)
+        and not variant.stream_info.resolution
+    )
 
 
 def _has_audio(variant: m3u8.Playlist) -> bool | None:

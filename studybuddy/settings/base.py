@@ -145,6 +145,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media"))).resolve()
 STORAGE_BACKEND = env_choice("STORAGE_BACKEND", "local", ("local", "s3"))
 DOCUMENTS_STORAGE_PREFIX = env_str("DOCUMENTS_STORAGE_PREFIX", "documents").strip("/")
 AUDIO_STORAGE_PREFIX = env_str("AUDIO_STORAGE_PREFIX", "audio").strip("/")
+# Uploaded recordings wait here for their job, which deletes them when it ends.
+LECTURE_UPLOAD_STORAGE_PREFIX = env_str("LECTURE_UPLOAD_STORAGE_PREFIX", "lecture-uploads").strip(
+    "/"
+)
 
 
 def _default_storage() -> dict:
@@ -260,6 +264,7 @@ DEV_ROUTES_ENABLED = env_bool("DEV_ROUTES_ENABLED", False)
 
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
 LECTURE_MAX_BYTES = env_int("LECTURE_MAX_BYTES", 4 * 1024**3, minimum=1)
+LECTURE_UPLOAD_MAX_BYTES = env_int("LECTURE_UPLOAD_MAX_BYTES", 1024**3, minimum=1)
 DOWNLOAD_TEMP_DIR = env_str("DOWNLOAD_TEMP_DIR") or None
 PANOPTO_ALLOWED_HOSTS = [
     host.lower().strip(".")
@@ -461,4 +466,4 @@ WEB_THREADS = env_int("WEB_THREADS", 4, minimum=1)
 WEB_CLIENT_TIMEOUT_SECONDS = env_int("WEB_CLIENT_TIMEOUT_SECONDS", 10, minimum=1)
 WEB_BEHIND_BUFFERING_PROXY = env_bool("WEB_BEHIND_BUFFERING_PROXY", False)
 # The largest request body the service takes: nginx refuses more before buffering it.
-WEB_MAX_BODY_BYTES = DOCUMENT_MAX_BYTES
+WEB_MAX_BODY_BYTES = max(DOCUMENT_MAX_BYTES, LECTURE_UPLOAD_MAX_BYTES)

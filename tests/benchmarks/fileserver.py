@@ -3,13 +3,17 @@
 ``python -m tests.benchmarks.fileserver ROOT`` prints its port and serves ``ROOT`` with
 keep-alive and ``sendfile``, so neither the worker nor ``curl`` waits on Python copying
 bytes. It runs in its own process: the benchmark's sampling threads never slow it down.
+``GET /_bytes`` answers the body bytes sent per directory since the last
+``GET /_bytes?reset=1`` (JSON), to tell how much of which HLS rendition a job fetched.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -33,6 +37,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet."""
 
     def do_GET(self) -> None:
+        if urlsplit(self.path).path == "/_bytes":
+            self._answer_counts()
+            return
         relative = unquote(urlsplit(self.path).path).lstrip("/")
         path = (self.server.root / relative).resolve()
         if self.server.root not in path.parents or not path.is_file():
@@ -48,6 +55,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         with path.open("rb") as handle:
             self.connection.sendfile(handle)
+        self.server.count(relative.rpartition("/")[0], size)
+
+    def _answer_counts(self) -> None:
+        body = json.dumps(self.server.counts(reset="reset=1" in self.path)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 class _Server(ThreadingHTTPServer):
@@ -56,6 +72,19 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, root: Path) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.root = root.resolve()
+        self._bytes: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def count(self, directory: str, size: int) -> None:
+        with self._lock:
+            self._bytes[directory] = self._bytes.get(directory, 0) + size
+
+    def counts(self, *, reset: bool) -> dict[str, int]:
+        with self._lock:
+            counts = dict(self._bytes)
+            if reset:
+                self._bytes.clear()
+        return counts
 
 
 def main() -> None:

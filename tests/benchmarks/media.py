@@ -189,6 +189,81 @@ def write_hls(source: Path, directory: Path) -> Path:
     return playlist
 
 
+# Lower renditions of the 720p lecture, with its very audio (as a CDN's ladder has it).
+RENDITIONS = {"r480": (854, 480, 500_000), "r360": (640, 360, 250_000)}
+
+
+@dataclass(frozen=True)
+class Renditions:
+    """A master playlist offering the 720p HLS lecture and two smaller renditions."""
+
+    master: Path
+    directories: dict[str, Path]  # rendition name -> its HLS directory, 720p first
+
+    def bytes_of(self, name: str) -> int:
+        return sum(p.stat().st_size for p in self.directories[name].iterdir())
+
+
+def encode_rendition_chunk(chunk: Path, dest: Path, width: int, height: int, bit_rate: int):
+    """The chunk's video scaled down and encoded at ``bit_rate``; its audio packets copied
+    as they are, so every rendition carries the same audio."""
+    with av.open(str(chunk)) as source, av.open(str(dest), "w", format="mp4") as out:
+        video = out.add_stream(
+            "libx264", rate=FPS, options={"preset": "ultrafast", "tune": "zerolatency"}
+        )
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.bit_rate = bit_rate
+        video.codec_context.gop_size = GOP_FRAMES
+        audio = out.add_stream_from_template(source.streams.audio[0])
+        for frame in source.decode(video=0):
+            scaled = frame.reformat(width=width, height=height, format="yuv420p")
+            scaled.pts = frame.pts
+            scaled.time_base = frame.time_base
+            out.mux(video.encode(scaled))
+        out.mux(video.encode(None))
+        source.seek(0)
+        for packet in source.demux(source.streams.audio[0]):
+            if packet.dts is None or not packet.size:
+                continue
+            packet.stream = audio
+            out.mux(packet)
+    return dest
+
+
+def generate_renditions(root: Path, lecture: Lecture) -> Renditions:
+    """Two smaller renditions of ``lecture`` beside its 720p HLS, and their master playlist
+    (reused when a previous run left them)."""
+    base = root / f"renditions-{lecture.minutes}min"
+    base.mkdir(parents=True, exist_ok=True)
+    directories = {"r720": lecture.hls_dir}
+    lines = [
+        "#EXTM3U",
+        '#EXT-X-STREAM-INF:BANDWIDTH=1500000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"',
+        f"../{lecture.hls_dir.name}/index.m3u8",
+    ]
+    for name, (width, height, bit_rate) in RENDITIONS.items():
+        directory = base / name
+        if not (directory / "index.m3u8").exists():
+            chunk = root / f"chunk-{name}.mp4"
+            if not chunk.exists():
+                encode_rendition_chunk(
+                    root / "chunk.mp4", root / "chunk.tmp.mp4", width, height, bit_rate
+                ).rename(chunk)
+            mp4 = base / f"{name}.mp4"
+            loop_to_length(chunk, mp4, minutes=lecture.minutes)
+            write_hls(mp4, directory)
+            mp4.unlink()
+        directories[name] = directory
+        lines += [
+            f"#EXT-X-STREAM-INF:BANDWIDTH={bit_rate + AUDIO_BIT_RATE},"
+            f'RESOLUTION={width}x{height},CODECS="avc1.64001f,mp4a.40.2"',
+            f"{name}/index.m3u8",
+        ]
+    master = base / "master.m3u8"
+    master.write_text("\n".join(lines) + "\n")
+    return Renditions(master=master, directories=directories)
+
+
 def generate_lectures(root: Path, minutes: tuple[int, ...] = (5, 60)) -> dict[int, Lecture]:
     """The benchmark's lectures under ``root``, reused when a previous run left them."""
     root.mkdir(parents=True, exist_ok=True)

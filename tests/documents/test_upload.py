@@ -310,7 +310,7 @@ def test_an_oversized_stream_is_cut_off_just_past_the_limit(
     alice_client, course, settings, monkeypatch
 ):
     # Switch off the up-front Content-Length check so the streaming check is what stops it.
-    monkeypatch.setattr("documents.uploads.MULTIPART_OVERHEAD_BYTES", 10**12)
+    monkeypatch.setattr("core.uploads.MULTIPART_OVERHEAD_BYTES", 10**12)
     settings.DOCUMENT_MAX_BYTES = 1024 * 1024
     body = StreamedUpload(course_id=str(course.id), file_size=20 * 1024 * 1024)
 

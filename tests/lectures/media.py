@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import shutil
 import struct
 from dataclasses import dataclass
@@ -34,33 +35,44 @@ def write_media(
     container_format: str | None = None,
     options: dict[str, str] | None = None,
     start_seconds: int = 0,
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+    audio_bit_rate: int | None = None,
+    noisy: bool = False,
 ) -> Path:
-    """Encode a test pattern (grey ramp video, 440 Hz tone) into ``path``."""
+    """Encode a test pattern (grey ramp video, 440 Hz tone) into ``path``; ``noisy`` video
+    is noise, whose size grows with the picture's, as real renditions' do."""
     with av.open(str(path), "w", format=container_format, options=options or {}) as out:
         video_stream = None
         if video:
             video_stream = out.add_stream(
                 "libx264", rate=VIDEO_RATE, options={"preset": "ultrafast"}
             )
-            video_stream.width, video_stream.height = WIDTH, HEIGHT
+            video_stream.width, video_stream.height = size
             video_stream.pix_fmt = "yuv420p"
             # A key frame every second, so HLS can cut one-second segments.
             video_stream.codec_context.gop_size = VIDEO_RATE
         audio_stream = (
             out.add_stream(audio_codec, rate=sample_rate, layout="stereo") if audio_codec else None
         )
+        if audio_stream is not None and audio_bit_rate:
+            audio_stream.bit_rate = audio_bit_rate
         if video_stream is not None:
-            _encode_video(out, video_stream, seconds, start_seconds)
+            _encode_video(out, video_stream, seconds, start_seconds, size, noisy)
         if audio_stream is not None:
             _encode_audio(out, audio_stream, seconds, sample_rate, start_seconds)
     return path
 
 
-def _encode_video(out, stream, seconds: int, start_seconds: int) -> None:
+def _encode_video(
+    out, stream, seconds: int, start_seconds: int, size: tuple[int, int], noisy: bool
+) -> None:
     for i in range(seconds * VIDEO_RATE):
-        frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+        frame = av.VideoFrame(*size, "yuv420p")
         for plane in frame.planes:
-            plane.update(bytes([(i * 8) % 255]) * plane.buffer_size)
+            if noisy:
+                plane.update(random.Random(i).randbytes(plane.buffer_size))
+            else:
+                plane.update(bytes([(i * 8) % 255]) * plane.buffer_size)
         frame.pts = i + start_seconds * VIDEO_RATE
         frame.time_base = Fraction(1, VIDEO_RATE)
         out.mux(stream.encode(frame))
@@ -254,6 +266,8 @@ class MediaSet:
     no_audio: Path
     garbage: Path
     hls: HLSSet
+    mp3: Path
+    webm_opus: Path
 
 
 def generate_media_set(root: Path) -> MediaSet:
@@ -271,6 +285,16 @@ def generate_media_set(root: Path) -> MediaSet:
         no_audio=write_media(root / "no-audio.mp4", audio_codec=None),
         garbage=garbage,
         hls=write_hls(root / "hls"),
+        mp3=write_media(
+            root / "audio.mp3",
+            video=False,
+            audio_codec="libmp3lame",
+            sample_rate=44100,
+            container_format="mp3",
+        ),
+        webm_opus=write_media(
+            root / "audio.webm", video=False, audio_codec="libopus", container_format="webm"
+        ),
     )
 
 

@@ -56,6 +56,23 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: pytest shows failures, not access logs."""
 
+    head_only = False
+
+    def do_HEAD(self) -> None:
+        """As GET, without the body; a route's HEAD is not counted among its requests."""
+        self.head_only = True
+        try:
+            path = urlsplit(self.path).path
+            route = self.server.routes.get(path)
+            if route is not None:
+                route.behaviour(self, route)
+            elif path.startswith("/files/"):
+                self.send_file(self.server.root / path.removeprefix("/files/"))
+            else:
+                self.send_body(404, b"not found", "text/plain")
+        finally:
+            self.head_only = False
+
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         route = self.server.routes.get(path)
@@ -79,7 +96,9 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name.replace("_", "-"), value)
         self.end_headers()
-        self.wfile.write(body)
+        if not self.head_only:
+            self.wfile.write(body)
+            self.server.count_bytes(urlsplit(self.path).path, len(body))
 
     def send_file(self, path: Path, content_type: str | None = None) -> None:
         """Serve a file whole, or the range asked for (206)."""
@@ -112,6 +131,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.send_header("ETag", '"fixture"')
         self.end_headers()
+        if self.head_only:
+            return
         self.wfile.write(data[: len(data) // 2])
         self.wfile.flush()
         if stall:
@@ -122,23 +143,29 @@ class Handler(BaseHTTPRequestHandler):
 class MediaHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+    def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
+        super().__init__((host, 0), Handler)
         self.root = root.resolve()
         self.routes: dict[str, Route] = {}
+        self.bytes_sent: dict[str, int] = {}  # body bytes per path (send_body only)
+        self._count_lock = threading.Lock()
+
+    def count_bytes(self, path: str, size: int) -> None:
+        with self._count_lock:
+            self.bytes_sent[path] = self.bytes_sent.get(path, 0) + size
 
 
 class MediaServer:
     """The running server, as the tests see it."""
 
-    def __init__(self, root: Path) -> None:
-        self._server = MediaHTTPServer(root)
+    def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
+        self._server = MediaHTTPServer(root, host)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )
         self.root = root
         self.port = self._server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"http://{host}:{self.port}"
 
     def start(self) -> MediaServer:
         self._thread.start()
@@ -150,6 +177,16 @@ class MediaServer:
 
     def file_url(self, relative_path: str) -> str:
         return f"{self.base_url}/files/{relative_path}"
+
+    def bytes_sent_under(self, relative_dir: str) -> int:
+        """Body bytes served so far from ``/files/<relative_dir>/...``."""
+        prefix = f"/files/{relative_dir.strip('/')}/"
+        with self._server._count_lock:
+            return sum(n for path, n in self._server.bytes_sent.items() if path.startswith(prefix))
+
+    def reset_byte_counts(self) -> None:
+        with self._server._count_lock:
+            self._server.bytes_sent.clear()
 
     def route(self, behaviour: Behaviour, suffix: str = "") -> tuple[str, Route]:
         """Register ``behaviour`` under a fresh path; returns its URL and its :class:`Route`."""

@@ -139,7 +139,7 @@ def only_the_media_server_exempt(lecture_settings, monkeypatch):
     lecture_settings.PANOPTO_ALLOWED_HOSTS = ["127.0.0.1"]
     real = fetch.source_policy
     monkeypatch.setattr(
-        fetch,
+        fetch.sources,
         "source_policy",
         lambda: dataclasses.replace(real(), exempt_networks=("127.0.0.1/32",)),
     )

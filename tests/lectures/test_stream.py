@@ -1,0 +1,140 @@
+"""HLS demuxed while it downloads: the job writes the audio as the segments arrive, with no
+video on disk, and the download's failures come out as they do from a download to a file."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+
+from lectures import pipeline
+from lectures.audio import extract_audio
+from lectures.fetch import SourceTooLarge
+from lectures.fetch.stream import stream_hls
+from lectures.models import Lecture
+from lectures.pipeline import lecture_process
+from tests.lectures.factories import LectureFactory
+from tests.lectures.media import audio_packet_payloads
+from tests.lectures.media_server import always, drop_first, fail_first
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lecture_settings")]
+
+
+def run(stream_url: str) -> Lecture:
+    lecture = LectureFactory(stream_url=stream_url)
+    outcome = lecture_process(lecture_id=lecture.id)
+    lecture.refresh_from_db()
+    lecture.outcome = outcome
+    return lecture
+
+
+def playlist_with(media, media_server, replace: dict[int, str]) -> str:
+    """A media playlist of the test HLS stream, segment ``i`` served from ``replace[i]``."""
+    names = media.hls.segment_names
+    urls = [replace.get(i, media_server.file_url("hls/ts/" + n)) for i, n in enumerate(names)]
+    lines = [f"#EXTINF:1.0,\n{url}" for url in urls]
+    text = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n" + "\n".join(lines) + "\n#EXT-X-ENDLIST\n"
+    url, _ = media_server.route(
+        always(200, text.encode(), "application/vnd.apple.mpegurl"), "/index.m3u8"
+    )
+    return url
+
+
+@pytest.fixture
+def scratch_seen(monkeypatch):
+    """What the job's scratch directory held once the audio was extracted."""
+    seen: list[list[str]] = []
+    real = pipeline.extract_audio
+
+    def spy(source, dest, progress=None):
+        result = real(source, dest, progress)
+        seen.append(sorted(p.name for p in Path(dest).parent.iterdir()))
+        return result
+
+    monkeypatch.setattr(pipeline, "extract_audio", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "playlist", ["hls/ts/index.m3u8", "hls/aes/index.m3u8", "hls/fmp4/index.m3u8"]
+)
+def test_hls_audio_is_written_while_the_segments_arrive_with_no_video_on_disk(
+    media, media_server, scratch_seen, playlist
+):
+    lecture = run(media_server.file_url(playlist))
+
+    assert lecture.status == "completed", lecture.error_message
+    assert scratch_seen == [["audio.m4a"]]
+    assert lecture.duration_seconds == pytest.approx(4, abs=0.5)
+
+
+def test_the_streamed_audio_is_what_extraction_from_a_whole_file_gives(
+    media, media_server, tmp_path
+):
+    lecture = run(media_server.file_url("hls/ts/index.m3u8"))
+
+    audio = Path(default_storage.path(lecture.audio_storage_key))
+    whole = tmp_path / "whole.ts"
+    whole.write_bytes(media.hls.plain_bytes)
+    extract_audio(whole, tmp_path / "from-file.m4a")
+    assert audio_packet_payloads(audio) == audio_packet_payloads(tmp_path / "from-file.m4a")
+
+
+def test_a_segment_that_fails_once_is_fetched_again_and_the_audio_is_whole(media, media_server):
+    names = media.hls.segment_names
+    segment, route = media_server.route(fail_first(media.root / "hls/ts" / names[1], 500))
+
+    lecture = run(playlist_with(media, media_server, {1: segment}))
+
+    assert lecture.status == "completed", lecture.error_message
+    assert route.requests == 2
+    assert lecture.duration_seconds == pytest.approx(4, abs=0.5)
+
+
+def test_a_segment_dropped_halfway_is_fetched_again_whole(media, media_server):
+    names = media.hls.segment_names
+    segment, route = media_server.route(drop_first(media.root / "hls/ts" / names[2]))
+
+    lecture = run(playlist_with(media, media_server, {2: segment}))
+
+    assert lecture.status == "completed", lecture.error_message
+    assert route.requests == 2
+    assert lecture.duration_seconds == pytest.approx(4, abs=0.5)
+
+
+def test_a_segment_answering_404_fails_the_lecture_and_stores_nothing(
+    media, media_server, settings
+):
+    segment, _ = media_server.route(always(404))
+
+    lecture = run(playlist_with(media, media_server, {2: segment}))
+
+    assert lecture.status == "failed"
+    assert lecture.error_message == "127.0.0.1 answered HTTP 404"
+    assert not default_storage.exists(f"audio/{lecture.id}.m4a")
+    assert list(Path(settings.DOWNLOAD_TEMP_DIR).iterdir()) == []
+
+
+def test_the_size_limit_holds_while_streaming(media, media_server, settings):
+    settings.LECTURE_MAX_BYTES = len(media.hls.plain_bytes) // 2
+
+    lecture = run(media_server.file_url("hls/ts/index.m3u8"))
+
+    assert lecture.status == "failed"
+    assert lecture.error_message == str(SourceTooLarge(settings.LECTURE_MAX_BYTES))
+
+
+def test_a_reader_that_stops_early_stops_the_download(media_server, lecture_settings, tmp_path):
+    from lectures.fetch import source_policy
+
+    before = {t.ident for t in threading.enumerate()}
+    with stream_hls(
+        media_server.file_url("hls/ts/index.m3u8"), tmp_path, source_policy(), lambda f: None
+    ) as recording:
+        assert recording.read(188)[:1] == b"G"  # an MPEG-TS sync byte
+    left = [
+        t for t in threading.enumerate() if t.ident not in before and t.name == "recording-stream"
+    ]
+    assert left == []
