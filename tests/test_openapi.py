@@ -40,7 +40,9 @@ CONTRACT = {
     ("get", "/api/documents"): {"200"},
     ("get", "/api/documents/{id}"): {"200", "404"},
     ("get", "/api/documents/{id}/file"): {"200", "206", "404", "416"},
+    ("get", "/api/documents/{id}/text"): {"200", "404", "409"},
     ("delete", "/api/documents/{id}"): {"204", "404"},
+    ("get", "/api/search"): {"200", "400"},
     ("get", "/api/dev/lectures"): {"200", "404"},
 }
 

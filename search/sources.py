@@ -1,0 +1,140 @@
+"""What can be searched: one small query per source of text, all of the same shape.
+
+A source is a function ``(user, query) -> QuerySet | None``: the rows of its kind that
+``user`` may see and that match, each as the same named columns (``COLUMNS``, in that
+order), so that ``search.selectors`` can combine every source in one ``UNION ALL``, order
+the whole by rank and cut one page of it. Who may see what is part of each source's own
+``WHERE``: a row the caller may not see is never selected, whatever the filters.
+
+Two sources: document pages (``documents.DocumentPage``) and transcript segments of
+lectures (``lectures.TranscriptSegment``, a model looked up by name: the source is simply
+absent until that model exists). A new kind of searchable text is one more function here and
+one entry in ``SOURCES``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db.models import F, FloatField, IntegerField, QuerySet, TextField, Value
+from django.db.models.functions import Cast
+
+from accounts.models import User
+from documents.models import DocumentPage, TextStatus
+
+# The columns of every source, in this order (a UNION matches columns by position).
+COLUMNS = (
+    "hit_type",
+    "hit_id",
+    "hit_course_id",
+    "hit_title",
+    "hit_start",
+    "hit_end",
+    "hit_page",
+    "hit_text",
+    "hit_rank",
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One search, as every source reads it."""
+
+    user: User
+    course_id: uuid.UUID | None
+    # PostgreSQL: the parsed web-search query. Elsewhere (SQLite): ``None``, and the
+    # plain words and phrases to match as substrings instead.
+    full_text: SearchQuery | None
+    words: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+
+def _matching(queryset: QuerySet, query: Query, text: str = "text") -> tuple[QuerySet, object]:
+    """``queryset`` narrowed to the rows whose text matches, and their rank expression.
+
+    With full-text search the stored vector is matched (``@@``, the GIN index) and ranked
+    (``ts_rank``); without it, every word is a case-insensitive substring and rank is 0.
+    """
+    if query.full_text is not None:
+        return (
+            queryset.filter(search_vector=query.full_text),
+            SearchRank(F("search_vector"), query.full_text),
+        )
+    for word in query.words:
+        queryset = queryset.filter(**{f"{text}__icontains": word})
+    for word in query.excluded:
+        queryset = queryset.exclude(**{f"{text}__icontains": word})
+    return queryset, Value(0.0, output_field=FloatField())
+
+
+def _shaped(queryset: QuerySet, **columns) -> QuerySet:
+    missing = set(COLUMNS) - set(columns)
+    assert not missing, f"a source must give every column; missing {missing}"
+    return queryset.annotate(**{name: columns[name] for name in COLUMNS}).values(*COLUMNS)
+
+
+def document_pages(query: Query) -> QuerySet:
+    """Pages of the caller's own documents (``owner = caller``), text completed."""
+    pages = DocumentPage.objects.filter(
+        document__owner=query.user, document__text_status=TextStatus.COMPLETED
+    )
+    if query.course_id is not None:
+        pages = pages.filter(document__course_id=query.course_id)
+    pages, rank = _matching(pages, query)
+    return _shaped(
+        pages,
+        hit_type=Value("document", output_field=TextField()),
+        hit_id=F("document_id"),
+        hit_course_id=F("document__course_id"),
+        hit_title=Cast("document__original_filename", TextField()),
+        hit_start=Value(None, output_field=FloatField()),
+        hit_end=Value(None, output_field=FloatField()),
+        hit_page=Cast("number", IntegerField()),
+        hit_text=F("text"),
+        hit_rank=rank,
+    )
+
+
+def lecture_segments(query: Query) -> QuerySet | None:
+    """Transcript segments of lectures linked to the caller (``LectureLink`` of the
+    caller); ``None`` while there is no ``lectures.TranscriptSegment`` model.
+
+    The model is expected to have ``lecture`` (FK), ``start`` and ``end`` (seconds),
+    ``text`` and ``search_vector`` (written with the text, as ``DocumentPage``'s is). A
+    model without the vector is still searched, by a vector computed at query time
+    (correct, but unindexed: add the field and its GIN index).
+    """
+    try:
+        segment = apps.get_model("lectures", "TranscriptSegment")
+    except LookupError:
+        return None
+    segments = segment.objects.filter(lecture__links__user=query.user)
+    if query.course_id is not None:
+        segments = segments.filter(lecture__course_id=query.course_id)
+    field_names = {field.name for field in segment._meta.get_fields()}
+    if query.full_text is not None and "search_vector" not in field_names:
+        vector = SearchVector("text", config=query.full_text.config)
+        segments = segments.annotate(search_vector=vector)
+    segments, rank = _matching(segments, query)
+    return _shaped(
+        segments,
+        hit_type=Value("lecture", output_field=TextField()),
+        hit_id=F("lecture_id"),
+        hit_course_id=F("lecture__course_id"),
+        hit_title=Cast("lecture__title", TextField()),
+        hit_start=Cast("start", FloatField()),
+        hit_end=Cast("end", FloatField()),
+        hit_page=Value(None, output_field=IntegerField()),
+        hit_text=F("text"),
+        hit_rank=rank,
+    )
+
+
+Source = Callable[[Query], "QuerySet | None"]
+
+# ``?type=`` names a source.
+SOURCES: dict[str, Source] = {"lecture": lecture_segments, "document": document_pages}
