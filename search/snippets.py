@@ -15,11 +15,9 @@ import re
 
 from core.fulltext import GT_STAND_IN, LT_STAND_IN, MARK_START, MARK_STOP
 
-# ts_headline's options: the markers, and about two short fragments of context.
-HEADLINE_OPTIONS = (
-    f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=24, MinWords=10, ShortWord=2, "
-    'MaxFragments=2, FragmentDelimiter=" … "'
-)
+# ts_headline's options: the markers, and the words around the best match (a short page
+# whole, punctuation included; fragment mode would trim it at word boundaries).
+HEADLINE_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=30, MinWords=15"
 # The SQLite fallback: characters of context around the first match.
 PLAIN_CONTEXT_CHARS = 160
 
