@@ -19,6 +19,7 @@ is ``core.jobs``' (claim, heartbeat, take-over, attempts, failures) on the docum
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -325,6 +326,8 @@ class TextJob(Job):
     def failure_reason(self, error: Exception) -> str | None:
         if isinstance(error, TextExtractionError):
             return str(error)
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return "not enough disk space to read the PDF; extract the text again later"
         return None
 
     def discard(self) -> None:
@@ -353,7 +356,7 @@ def _copy_stored_file(key: str, destination: Path) -> None:
             for chunk in chunks:
                 out.write(chunk)
     except OSError:
-        raise
+        raise  # the scratch disk (ENOSPC): ``failure_reason`` says so
     except Exception as exc:
         logger.warning("storage read of %s failed: %s", key, exc)
         raise TextExtractionError("file storage is unavailable; extract the text again") from exc

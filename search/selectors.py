@@ -1,11 +1,15 @@
 """The search (SPEC 13): every source of the caller's material in one ranked list.
 
-Two queries whatever the number of sources, matches or the page asked for: the count, and
-one page. Each source (``search.sources``) selects only the caller's own rows and gives the
-same columns; the sources are combined with ``UNION ALL``, ordered by rank (then by kind,
-id and place, so pages do not overlap) and cut with ``LIMIT``/``OFFSET``. On PostgreSQL the
-snippets are made by ``ts_headline`` in the same query, around the page's rows only (it
-parses the whole text, so never for every match).
+Each source (``search.sources``) selects only the caller's own rows and gives the same
+columns; the sources are combined with ``UNION ALL``, ordered by rank (then by kind, id and
+place, so pages of results do not overlap) and cut with ``LIMIT``/``OFFSET``.
+
+On PostgreSQL that is one query, whatever the number of sources or matches: the total comes
+with the page's rows (``COUNT(*) OVER ()``, computed before the cut: the matches are all
+ranked for the ordering anyway), and the snippets are made by ``ts_headline`` around the
+page's rows only (it parses the whole text, so never for every match). Only a page past the
+end (no rows, ``offset`` > 0) costs a second query, for the total. Without full-text search
+(SQLite) the ORM runs the count and the page: two queries.
 """
 
 from __future__ import annotations
@@ -78,15 +82,21 @@ def search_material(
     ]
     if not parts:
         return SearchPage(count=0, hits=[])
-    count = _union([part.values("hit_type") for part in parts]).count()
+    if query.full_text is not None:
+        count, hits = _ranked_page(parts, q, limit=limit, offset=offset)
+        if count is None:  # past the end (or nothing at all): the total alone
+            count = _count(parts) if offset else 0
+        return SearchPage(count=count, hits=hits)
+    count = _count(parts)
     if offset >= count:
         return SearchPage(count=count, hits=[])
     page = _union(parts).order_by(*ORDER)[offset : offset + limit]
-    if query.full_text is None:
-        hits = [_hit(row, plain_snippet(row["hit_text"], query.words)) for row in page]
-    else:
-        hits = _with_headlines(page, q)
+    hits = [_hit(row, plain_snippet(row["hit_text"], query.words)) for row in page]
     return SearchPage(count=count, hits=hits)
+
+
+def _count(parts: list[QuerySet]) -> int:
+    return _union([part.values("hit_type") for part in parts]).count()
 
 
 def _union(parts: list[QuerySet]) -> QuerySet:
@@ -108,30 +118,38 @@ def _hit(row: dict, snippet: str) -> Hit:
     )
 
 
-def _with_headlines(page: QuerySet, q: str) -> list[Hit]:
-    """The page's rows with ``ts_headline`` snippets, in one query: the page (a UNION with
-    ORDER BY and LIMIT) becomes a subquery, and only its rows are headlined."""
-    inner, params = page.query.sql_with_params()
+def _ranked_page(
+    parts: list[QuerySet], q: str, *, limit: int, offset: int
+) -> tuple[int | None, list[Hit]]:
+    """One query: the page's rows with their ``ts_headline`` snippets, and the total number
+    of hits (``None`` when the page is empty)."""
+    inner, inner_params = _union(parts).query.sql_with_params()
     columns = [name for name in COLUMNS if name != "hit_text"]
-    order = ", ".join(
-        f"hits.{name[1:]} DESC" if name.startswith("-") else f"hits.{name}" for name in ORDER
-    )
+
+    def order(table: str) -> str:
+        return ", ".join(
+            f"{table}.{name[1:]} DESC" if name.startswith("-") else f"{table}.{name}"
+            for name in ORDER
+        )
+
     sql = (
-        f"SELECT {', '.join(f'hits.{name}' for name in columns)}, "  # noqa: S608 (fixed names)
-        "ts_headline(%s::regconfig, translate(hits.hit_text, '<>', %s), "
+        f"SELECT {', '.join(f'page.{name}' for name in columns)}, page.total, "  # noqa: S608
+        "ts_headline(%s::regconfig, translate(page.hit_text, '<>', %s), "
         "websearch_to_tsquery(%s::regconfig, %s), %s) "
-        f"FROM ({inner}) AS hits ORDER BY {order}"
+        "FROM ("
+        f"SELECT hits.*, COUNT(*) OVER () AS total FROM ({inner}) AS hits "
+        f"ORDER BY {order('hits')} LIMIT %s OFFSET %s"
+        f") AS page ORDER BY {order('page')}"
     )
     config = settings.SEARCH_CONFIG
+    # In the order of the placeholders: the headline's, the sources', the cut.
+    params = [config, LT_STAND_IN + GT_STAND_IN, config, for_parser(q), HEADLINE_OPTIONS]
+    params += [*inner_params, limit, offset]
     with connection.cursor() as cursor:
-        # The headline's parameters come first in the text, then the subquery's.
-        cursor.execute(
-            sql,
-            [config, LT_STAND_IN + GT_STAND_IN, config, for_parser(q), HEADLINE_OPTIONS, *params],
-        )
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     hits = []
-    for *values, headline in rows:
+    for *values, _total, headline in rows:
         row = dict(zip(columns, values, strict=True))
         hits.append(_hit(row, html_snippet(headline)))
-    return hits
+    return (rows[0][-2] if rows else None), hits

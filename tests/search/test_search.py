@@ -237,11 +237,14 @@ def test_the_number_of_queries_does_not_grow_with_the_hits(
     extracted(alice, pdfs.text_pdf("solitary theorem"), filename="one.pdf")
     extracted(alice, pdfs.text_pdf(*["plentiful theorem"] * 60), filename="many.pdf")
 
-    # The caller's row, the count, the page (snippets included).
+    # The caller's row, then one query: the page with its snippets and the total.
+    for q, params in [("solitary", {}), ("plentiful", {"limit": 50}), ("absent", {})]:
+        with django_assert_num_queries(2):
+            search(alice_client, q, **params)
+    # Past the end, the page is empty and the total takes one more.
     with django_assert_num_queries(3):
-        assert search(alice_client, "solitary")["count"] == 1
-    with django_assert_num_queries(3):
-        assert len(search(alice_client, "plentiful", limit=50)["results"]) == 50
+        past_the_end = search(alice_client, "plentiful", offset=100)
+    assert (past_the_end["count"], past_the_end["results"]) == (60, [])
 
 
 # --- Refusals -----------------------------------------------------------------------------
