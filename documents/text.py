@@ -316,7 +316,11 @@ class TextJob(Job):
         with self.holding_claim():
             DocumentPage.objects.bulk_create(
                 DocumentPage(
-                    document_id=self.pk, number=number, text=text, search_vector=vector_of(text)
+                    document_id=self.pk,
+                    owner_id=self.row.owner_id,
+                    number=number,
+                    text=text,
+                    search_vector=vector_of(text),
                 )
                 for number, text in self._batch
             )

@@ -74,13 +74,15 @@ def _matching(queryset: QuerySet, query: Query, text: str = "text") -> tuple[Que
 def _shaped(queryset: QuerySet, **columns) -> QuerySet:
     missing = set(COLUMNS) - set(columns)
     assert not missing, f"a source must give every column; missing {missing}"
-    return queryset.annotate(**{name: columns[name] for name in COLUMNS}).values(*COLUMNS)
+    # No model ordering: the union is ordered once, by rank.
+    shaped = queryset.order_by().annotate(**{name: columns[name] for name in COLUMNS})
+    return shaped.values(*COLUMNS)
 
 
 def document_pages(query: Query) -> QuerySet:
-    """Pages of the caller's own documents (``owner = caller``), text completed."""
+    """Pages of the caller's own documents (the page's copy of the owner), text completed."""
     pages = DocumentPage.objects.filter(
-        document__owner=query.user, document__text_status=TextStatus.COMPLETED
+        owner=query.user, document__text_status=TextStatus.COMPLETED
     )
     if query.course_id is not None:
         pages = pages.filter(document__course_id=query.course_id)

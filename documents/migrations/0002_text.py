@@ -82,6 +82,11 @@ class Migration(migrations.Migration):
             name='document',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pages', to='documents.document'),
         ),
+        migrations.AddField(
+            model_name='documentpage',
+            name='owner',
+            field=models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+        ),
         AddIndexOnPostgreSQL(
             model_name='documentpage',
             index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='document_page_search'),

@@ -20,7 +20,7 @@ USERS = 11
 DOCUMENTS_PER_USER = 500
 PAGES_PER_DOCUMENT = 20
 WORDS_PER_PAGE = 150
-VERSION = 1
+VERSION = 2
 
 STOP_WORDS = [
     "the",
@@ -205,6 +205,12 @@ def user_ids() -> list[str]:
     return [f"user_bench_search_{n:02d}" for n in range(USERS)]
 
 
+def user_uuids() -> list[uuid.UUID]:
+    """The users' primary keys, the same every run (the cached pages name their owner)."""
+    rng = random.Random(5)
+    return [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(USERS)]
+
+
 def document_ids() -> list[list[uuid.UUID]]:
     """Each user's document ids, the same every run."""
     rng = random.Random(7)
@@ -231,15 +237,18 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
 
     from django.db import connection
 
-    from accounts.services import user_get_or_create_from_clerk
+    from accounts.models import User
     from courses.models import Course, Enrollment
     from documents.models import Document, TextStatus
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
     documents = []
-    for user_number, (clerk_id, ids) in enumerate(zip(user_ids(), document_ids(), strict=True)):
-        user = user_get_or_create_from_clerk(clerk_id=clerk_id, email=f"{clerk_id}@example.com")
+    owners = zip(user_ids(), user_uuids(), document_ids(), strict=True)
+    for user_number, (clerk_id, user_id, ids) in enumerate(owners):
+        user = User.objects.create(
+            id=user_id, username=str(user_id), clerk_id=clerk_id, email=f"{clerk_id}@example.com"
+        )
         course = Course.objects.create(code=f"SRCH {100 + user_number}", title="Search bench")
         Enrollment.objects.create(user=user, course=course)
         documents += [
@@ -260,11 +269,11 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
     timings["documents_seconds"] = time.perf_counter() - started
 
     cache = cache_dir / f"pages-v{VERSION}-{config}.copy"
-    columns = "document_id, number, text, search_vector"
+    columns = "document_id, owner_id, number, text, search_vector"
     with connection.cursor() as cursor:
         if not cache.exists():
             started = time.perf_counter()
-            _generate(cursor, [d.id for d in documents], config)
+            _generate(cursor, [(d.id, d.owner_id) for d in documents], config)
             cache_dir.mkdir(parents=True, exist_ok=True)
             partial = cache.with_suffix(".partial")
             with (
@@ -291,15 +300,16 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
     return {"users": user_ids(), **timings}
 
 
-def _generate(cursor, ids: list[uuid.UUID], config: str) -> None:
+def _generate(cursor, documents: list[tuple[uuid.UUID, uuid.UUID]], config: str) -> None:
     """Texts into the table by COPY, then every vector in one UPDATE (as the job would
     write them: ``to_tsvector`` of the text)."""
     rng = random.Random(3)
-    texts = _page_texts(rng, len(ids) * PAGES_PER_DOCUMENT)
-    with cursor.copy("COPY documents_documentpage (document_id, number, text) FROM STDIN") as copy:
-        for document_id in ids:
+    texts = _page_texts(rng, len(documents) * PAGES_PER_DOCUMENT)
+    columns = "document_id, owner_id, number, text"
+    with cursor.copy(f"COPY documents_documentpage ({columns}) FROM STDIN") as copy:
+        for document_id, owner_id in documents:
             for number in range(1, PAGES_PER_DOCUMENT + 1):
-                copy.write_row((document_id, number, next(texts)))
+                copy.write_row((document_id, owner_id, number, next(texts)))
     cursor.execute(
         "UPDATE documents_documentpage SET search_vector = to_tsvector(%s::regconfig, text)",
         [config],

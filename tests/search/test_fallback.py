@@ -98,7 +98,9 @@ for owner in (alice, bob):
         sha256="0" * 64, storage_key="documents/" + owner.username + ".pdf",
         text_status="completed", page_count=1,
     )
-    DocumentPage.objects.create(document=doc, number=1, text="Sorting <b>arrays</b> fast")
+    DocumentPage.objects.create(
+        document=doc, owner=owner, number=1, text="Sorting <b>arrays</b> fast"
+    )
 found = search_material(user=alice, q="ARRAYS", limit=20, offset=0)
 hits = [[hit.title, hit.page, hit.snippet] for hit in found.hits]
 print(json.dumps({"count": found.count, "hits": hits}))

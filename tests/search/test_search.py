@@ -197,7 +197,7 @@ def test_the_course_filter_keeps_one_course(alice_client, alice, algebra):
 
 def test_a_document_whose_text_is_not_completed_is_not_searched(alice_client, alice):
     document = stored_document(alice, pdfs.text_pdf("pending words"))
-    DocumentPage.objects.create(document=document, number=1, text="pending words")
+    DocumentPage.objects.create(document=document, owner=alice, number=1, text="pending words")
 
     assert search(alice_client, "pending")["count"] == 0
     Document.objects.filter(pk=document.pk).update(text_status=TextStatus.FAILED)
