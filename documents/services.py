@@ -1,4 +1,5 @@
-"""Writes of documents: upload with de-duplication, and deletion with the stored file."""
+"""Writes of documents: upload with de-duplication, deletion with the stored file, and
+(re-)queueing the text job."""
 
 from __future__ import annotations
 

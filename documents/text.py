@@ -254,7 +254,7 @@ class TextJob(Job):
     heartbeat_field = "text_heartbeat_at"
     attempts_field = "text_attempt_count"
     error_field = "text_error"
-    progress_field = "page_count"  # never reported: pages are counted once, at the end
+    # No progress field: a PDF's text takes seconds; the status says enough.
     crash_message = "internal error while reading the PDF's text"
     logger = logger
 

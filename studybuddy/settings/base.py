@@ -290,30 +290,6 @@ LECTURE_HEARTBEAT_SECONDS = max(0.5, min(30.0, LECTURE_STALE_SECONDS / 4))
 # Worker starts per lecture (a recording that kills its worker every time ends failed).
 LECTURE_MAX_ATTEMPTS = env_int("LECTURE_MAX_ATTEMPTS", 3, minimum=1)
 
-# --- Document text and search ---------------------------------------------------------
-
-# A PDF's text is read in a child process with these bounds (documents/text.py): pages
-# beyond the first DOCUMENT_TEXT_MAX_PAGES are left out; the CPU time and the wall-clock
-# time of the child are each bounded by the timeout, its address space by the memory bound.
-DOCUMENT_TEXT_MAX_PAGES = env_int("DOCUMENT_TEXT_MAX_PAGES", 2000, minimum=1)
-DOCUMENT_TEXT_TIMEOUT_SECONDS = env_int("DOCUMENT_TEXT_TIMEOUT_SECONDS", 120, minimum=1)
-DOCUMENT_TEXT_MEMORY_BYTES = env_int(
-    "DOCUMENT_TEXT_MEMORY_BYTES", 512 * 1024 * 1024, minimum=64 * 1024 * 1024
-)
-# A page's text is cut here (PostgreSQL refuses a tsvector over 1 MB), and a document's
-# text in all, so one PDF cannot fill the database or an answer of GET .../text.
-DOCUMENT_TEXT_PAGE_MAX_CHARS = 100_000
-DOCUMENT_TEXT_MAX_CHARS = 10_000_000
-DOCUMENT_TEXT_STALE_SECONDS = 300
-DOCUMENT_TEXT_HEARTBEAT_SECONDS = 30.0
-DOCUMENT_TEXT_MAX_ATTEMPTS = 3
-# The PostgreSQL text search configuration of the index and of queries (stemming, stop words).
-SEARCH_CONFIG = env_str("SEARCH_CONFIG", "english")
-if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,62}", SEARCH_CONFIG):
-    raise ImproperlyConfigured(
-        f"SEARCH_CONFIG must name a text search configuration, not {SEARCH_CONFIG!r}"
-    )
-
 # --- Task queue (django-q2) -----------------------------------------------------------
 
 TASK_BROKER = env_choice("TASK_BROKER", "orm", ("orm", "redis"))
@@ -325,11 +301,6 @@ if Q_RETRY_SECONDS <= Q_TIMEOUT_SECONDS:
     # The broker re-delivers a task after `retry` seconds: a shorter retry than timeout
     # would hand a still-running job to a second worker.
     raise ImproperlyConfigured("Q_RETRY_SECONDS must be greater than Q_TIMEOUT_SECONDS")
-if DOCUMENT_TEXT_TIMEOUT_SECONDS >= Q_TIMEOUT_SECONDS:
-    raise ImproperlyConfigured(
-        "DOCUMENT_TEXT_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS, so a slow PDF "
-        "fails its document instead of having its worker killed"
-    )
 if LECTURE_DOWNLOAD_TIMEOUT_SECONDS >= Q_TIMEOUT_SECONDS:
     raise ImproperlyConfigured(
         "LECTURE_DOWNLOAD_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS, so a slow "
@@ -351,6 +322,39 @@ if TASK_BROKER == "orm":
     Q_CLUSTER["orm"] = "default"
 else:
     Q_CLUSTER["redis"] = REDIS_URL
+
+# --- Document text and search ---------------------------------------------------------
+
+# A PDF's text is read in a child process with these bounds (documents/text.py): pages
+# beyond the first DOCUMENT_TEXT_MAX_PAGES are left out; the CPU time and the wall-clock
+# time of the child are each bounded by the timeout, its address space by the memory bound.
+DOCUMENT_TEXT_MAX_PAGES = env_int("DOCUMENT_TEXT_MAX_PAGES", 2000, minimum=1)
+# By default well inside the task time-out, so a slow PDF fails its document's text instead
+# of having its worker killed.
+DOCUMENT_TEXT_TIMEOUT_SECONDS = env_int(
+    "DOCUMENT_TEXT_TIMEOUT_SECONDS", max(1, min(120, Q_TIMEOUT_SECONDS // 2)), minimum=1
+)
+if DOCUMENT_TEXT_TIMEOUT_SECONDS >= Q_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "DOCUMENT_TEXT_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS, so a slow PDF "
+        "fails its document instead of having its worker killed"
+    )
+DOCUMENT_TEXT_MEMORY_BYTES = env_int(
+    "DOCUMENT_TEXT_MEMORY_BYTES", 512 * 1024 * 1024, minimum=64 * 1024 * 1024
+)
+# A page's text is cut here (PostgreSQL refuses a tsvector over 1 MB), and a document's
+# text in all, so one PDF cannot fill the database or an answer of GET .../text.
+DOCUMENT_TEXT_PAGE_MAX_CHARS = 100_000
+DOCUMENT_TEXT_MAX_CHARS = 10_000_000
+DOCUMENT_TEXT_STALE_SECONDS = 300
+DOCUMENT_TEXT_HEARTBEAT_SECONDS = 30.0
+DOCUMENT_TEXT_MAX_ATTEMPTS = 3
+# The PostgreSQL text search configuration of the index and of queries (stemming, stop words).
+SEARCH_CONFIG = env_str("SEARCH_CONFIG", "english")
+if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,62}", SEARCH_CONFIG):
+    raise ImproperlyConfigured(
+        f"SEARCH_CONFIG must name a text search configuration, not {SEARCH_CONFIG!r}"
+    )
 
 # --- REST framework and OpenAPI -------------------------------------------------------
 
