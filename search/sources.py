@@ -19,12 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db.models import F, FloatField, IntegerField, Model, QuerySet, TextField, Value
+from django.db.models import F, FloatField, IntegerField, Lookup, Model, QuerySet, TextField, Value
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 
 from accounts.models import User
 from documents.models import DocumentPage, TextStatus
+from lectures.models import LectureLink
 
 # The columns of every source, in this order (a UNION matches columns by position).
 COLUMNS = (
@@ -101,6 +103,17 @@ def document_pages(query: Query) -> QuerySet:
     )
 
 
+class _EqualsAny(Lookup):
+    """``lhs = ANY(rhs)``, rhs an array (PostgreSQL)."""
+
+    lookup_name = "equals_any"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
 def transcript_segment_model() -> type[Model] | None:
     """``lectures.TranscriptSegment``, once there is such a model."""
     try:
@@ -116,16 +129,21 @@ def lecture_segments(query: Query) -> QuerySet | None:
     The model is expected to have ``lecture`` (FK), ``start`` and ``end`` (seconds),
     ``text`` and ``search_vector`` (written with the text, as ``DocumentPage``'s is). A
     model without the vector is still searched, by a vector computed at query time
-    (correct, but unindexed: add the field and its GIN index). At SPEC 10's scale (100 000
-    segments a user among a million) a common word must not make PostgreSQL read every
-    matching segment of every user: restrict by the caller's lectures in a way the planner
-    can intersect with the GIN index (as ``DocumentPage.owner`` does for documents), and
-    measure it with ``make bench``.
+    (correct, but unindexed: add the field and its GIN index). The model's ``lecture``
+    foreign key has its (default) index, which the filter below intersects with the GIN
+    index, as ``DocumentPage.owner`` does for documents.
     """
     segment = transcript_segment_model()
     if segment is None:
         return None
-    segments = segment.objects.filter(lecture__links__user=query.user)
+    linked = LectureLink.objects.filter(user=query.user).values("lecture_id")
+    if query.full_text is not None:
+        # ``lecture_id = ANY(ARRAY(the caller's lectures))``: an index condition on the
+        # segments' lecture index that PostgreSQL can AND with the GIN index's matches,
+        # where a join would make it read every segment holding a common word.
+        segments = segment.objects.filter(_EqualsAny(F("lecture_id"), ArraySubquery(linked)))
+    else:
+        segments = segment.objects.filter(lecture_id__in=linked)
     if query.course_id is not None:
         segments = segments.filter(lecture__course_id=query.course_id)
     field_names = {field.name for field in segment._meta.get_fields()}
