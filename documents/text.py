@@ -186,13 +186,21 @@ def _read_answer(
                 del buffer[: end + 1]
                 message = _parse(line)
                 if "page" in message:
-                    number, text = message["page"], message["text"]
-                    if total is None or number != pages + 1 or not isinstance(text, str):
+                    number, text = message["page"], message.get("text")
+                    if (
+                        total is None
+                        or number != pages + 1
+                        or number > limits.max_pages
+                        or not isinstance(text, str)
+                        or len(text) > limits.page_chars
+                    ):
                         raise _garbled(child)
                     pages = number
                     on_page(number, clean_text(text))
                 elif "pages" in message:
-                    total = int(message["pages"])
+                    total = message["pages"]
+                    if not isinstance(total, int) or total < 0:
+                        raise _garbled(child)
                 else:
                     outcome = message
             if len(buffer) > limits.line_bytes:

@@ -252,6 +252,37 @@ def test_a_child_that_dies_without_finishing_is_a_damaged_pdf(tmp_path, monkeypa
     assert str(failure.value) == "the PDF is malformed or damaged"
 
 
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ['{"page": 1, "text": "no page count first"}'],
+        ['{"pages": "many"}'],
+        ['{"pages": 3}', '{"page": 2, "text": "out of order"}'],
+        ['{"pages": 3}', '{"page": 1}'],
+        ['{"pages": 3}', '{"page": 1, "text": "' + "x" * 2000 + '"}'],
+        ['{"pages": 5000}', *[f'{{"page": {n}, "text": ""}}' for n in range(1, 2002)]],
+        ["not json at all"],
+    ],
+    ids=[
+        "no count",
+        "bad count",
+        "out of order",
+        "no text",
+        "over the page bound",
+        "too many",
+        "junk",
+    ],
+)
+def test_an_answer_out_of_protocol_is_a_damaged_pdf(tmp_path, monkeypatch, lines):
+    fake_child(tmp_path, monkeypatch, f"print({chr(10).join(lines)!r})\n")
+
+    with pytest.raises(TextExtractionError) as failure:
+        read(tmp_path, pdfs.text_pdf("x"), short(page_chars=1000))
+
+    assert str(failure.value) == "the PDF is malformed or damaged"
+    assert no_children_left()
+
+
 def test_each_page_and_the_whole_text_are_bounded(tmp_path):
     long_page = " ".join(["word"] * 400)  # 1999 characters
     data = pdfs.text_pdf(long_page, long_page, long_page)
