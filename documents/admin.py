@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 
 from core.admin import (
     OfficialCourseFilter,
@@ -15,15 +17,28 @@ from core.admin import (
     stream_stored_file,
 )
 from core.files import stored_file_response
-from documents.models import Document
-from documents.services import document_delete
+from documents.models import Document, DocumentPage, TextStatus
+from documents.services import document_delete, document_text_requeue
+
+# The document page shows the text of the first pages, each cut: enough to moderate, and a
+# 2000-page document still renders at once.
+TEXT_PREVIEW_PAGES = 5
+TEXT_PREVIEW_CHARS = 3000
 
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ("original_filename", "owner", "course_code", "size", "created_at")
+    list_display = (
+        "original_filename",
+        "owner",
+        "course_code",
+        "size",
+        "page_count",
+        "text_status",
+        "created_at",
+    )
     list_select_related = ("owner", "course")
-    list_filter = ("created_at", ("course__is_official", OfficialCourseFilter))
+    list_filter = ("text_status", "created_at", ("course__is_official", OfficialCourseFilter))
     search_fields = (
         "original_filename",
         "owner__email",
@@ -33,7 +48,7 @@ class DocumentAdmin(admin.ModelAdmin):
     )
     search_help_text = "File name, owner's email or Clerk id, course code, SHA-256."
     date_hierarchy = "created_at"
-    actions = ("delete_with_file",)
+    actions = ("extract_text_again", "delete_with_file")
     # Staff may correct a display name; the bytes and where they live belong to the system.
     readonly_fields = (
         "id",
@@ -45,18 +60,44 @@ class DocumentAdmin(admin.ModelAdmin):
         "storage_key",
         "created_at",
         "updated_at",
+        "text_status",
+        "page_count",
+        "text_error",
+        "text_attempt_count",
+        "text_heartbeat_at",
+        "text",
     )
-    fields = (
-        "id",
-        "original_filename",
-        "owner",
-        "course",
-        "file",
-        "size",
-        "sha256",
-        "storage_key",
-        "created_at",
-        "updated_at",
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "original_filename",
+                    "owner",
+                    "course",
+                    "file",
+                    "size",
+                    "sha256",
+                    "storage_key",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
+        (
+            "Text",
+            {
+                "fields": (
+                    "text_status",
+                    "page_count",
+                    "text_error",
+                    "text_attempt_count",
+                    "text_heartbeat_at",
+                    "text",
+                )
+            },
+        ),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -88,6 +129,39 @@ class DocumentAdmin(admin.ModelAdmin):
     @admin.display(description="file")
     def file(self, document: Document) -> str:
         return file_link("admin:documents_document_file", document.pk, "Open / download (PDF)")
+
+    @admin.display(description="text (first pages)")
+    def text(self, document: Document) -> str:
+        if document.text_status != TextStatus.COMPLETED:
+            return "—"
+        pages = DocumentPage.objects.filter(document=document).order_by("number")
+        shown = list(pages.values_list("number", "text")[:TEXT_PREVIEW_PAGES])
+        if not shown:
+            return "(no pages)"
+        more = (document.page_count or 0) - len(shown)
+        rows = format_html_join(
+            "",
+            '<p><strong>Page {}</strong></p><pre style="white-space: pre-wrap">{}</pre>',
+            (
+                (number, Truncator(text).chars(TEXT_PREVIEW_CHARS) or "(no text)")
+                for number, text in shown
+            ),
+        )
+        tail = format_html("<p>… and {} more pages</p>", more) if more > 0 else ""
+        return format_html("{}{}", rows, tail)
+
+    @admin.action(description="Extract text again", permissions=["change"])
+    def extract_text_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        queued = skipped = 0
+        for document_id in queryset.values_list("pk", flat=True):
+            if document_text_requeue(document_id=document_id):
+                queued += 1
+            else:
+                skipped += 1
+        text = f"Queued {queued} document{'s' if queued != 1 else ''} for text extraction"
+        if skipped:
+            text += f"; skipped {skipped} being extracted right now"
+        self.message_user(request, text + ".", messages.SUCCESS)
 
     @admin.action(description="Delete with file", permissions=["delete"])
     def delete_with_file(self, request: HttpRequest, queryset: QuerySet):

@@ -1,7 +1,8 @@
-"""``/api/documents``: PDF upload, listing, metadata, the file itself, deletion."""
+"""``/api/documents``: PDF upload, listing, metadata, the file itself, its text, deletion."""
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -15,7 +16,7 @@ from core.files import IgnoreAcceptNegotiation, stored_file_response
 from core.openapi import FILE_PARAMETERS, error_responses, file_responses
 from core.validators import uuid_or_404
 from documents import selectors, services
-from documents.models import PDF_CONTENT_TYPE, Document
+from documents.models import PDF_CONTENT_TYPE, PUBLIC_TEXT_STATUSES, Document, TextStatus
 from documents.uploads import read_pdf_upload
 
 
@@ -25,6 +26,21 @@ class DocumentSerializer(serializers.ModelSerializer):
         source="original_filename", read_only=True, help_text="The uploaded file's name."
     )
     content_type = serializers.SerializerMethodField()
+    text_status = serializers.ChoiceField(
+        source="public_text_status",
+        choices=PUBLIC_TEXT_STATUSES,
+        read_only=True,
+        help_text="`pending` until the text job has run, then `completed` or `failed`.",
+    )
+    page_count = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Pages whose text was extracted (null until `completed`).",
+    )
+    text_error = serializers.CharField(
+        read_only=True,
+        help_text="Why the text failed; for a completed text, what the limits left out.",
+    )
 
     class Meta:
         model = Document
@@ -34,6 +50,9 @@ class DocumentSerializer(serializers.ModelSerializer):
             "filename",
             "size_bytes",
             "content_type",
+            "text_status",
+            "page_count",
+            "text_error",
             "created_at",
             "updated_at",
         ]
@@ -41,6 +60,22 @@ class DocumentSerializer(serializers.ModelSerializer):
 
     def get_content_type(self, document: Document) -> str:
         return PDF_CONTENT_TYPE
+
+
+class DocumentPageSerializer(serializers.Serializer):
+    page = serializers.IntegerField(help_text="From 1.")
+    text = serializers.CharField()
+
+
+class DocumentTextSerializer(serializers.Serializer):
+    document_id = serializers.UUIDField()
+    status = serializers.CharField(help_text="`completed` (the only status with a text).")
+    page_count = serializers.IntegerField()
+    pages = DocumentPageSerializer(many=True)
+
+
+class DocumentTextQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["json", "txt"], required=False, default="json")
 
 
 class DocumentUploadSerializer(serializers.Serializer):
@@ -127,6 +162,46 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def file(self, request: Request, pk: str):
         document = self._own_document(request, pk)
         return stored_file_response(request, document.stored_file())
+
+    @extend_schema(
+        summary="The document's text, page by page",
+        description=(
+            "Extracted after the upload (no OCR: a scanned page without a text layer is "
+            "empty). `?format=txt` answers `text/plain; charset=utf-8`, the pages separated "
+            "by form feeds. 409 `text_not_ready` until the text is `completed`."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=["json", "txt"],
+                description="`json` (default) or `txt`.",
+            )
+        ],
+        responses={
+            (200, "application/json"): DocumentTextSerializer,
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="The pages."),
+            **error_responses(400, 404, 409),
+        },
+    )
+    @action(detail=True, methods=["get"], content_negotiation_class=IgnoreAcceptNegotiation)
+    def text(self, request: Request, pk: str):
+        document = self._own_document(request, pk)
+        query = DocumentTextQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        pages = selectors.document_text_pages(document=document)
+        if query.validated_data["format"] == "txt":
+            # Form feed: the page break of plain text, which stored text never contains.
+            body = "\f".join(text for _number, text in pages)
+            return HttpResponse(body, content_type="text/plain; charset=utf-8")
+        return Response(
+            {
+                "document_id": document.id,
+                "status": TextStatus.COMPLETED.value,
+                "page_count": document.page_count or 0,
+                "pages": [{"page": number, "text": text} for number, text in pages],
+            }
+        )
 
     @extend_schema(
         summary="Delete a document and its file (owner, or an admin)",

@@ -1,6 +1,8 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 from core.storage import StoredFile
@@ -8,6 +10,20 @@ from courses.models import Course
 from documents.validation import FILENAME_MAX_LENGTH
 
 PDF_CONTENT_TYPE = "application/pdf"
+
+
+class TextStatus(models.TextChoices):
+    """Where a document's text stands. ``extracting`` is the job's claim; the API shows
+    it as ``pending`` (SPEC 12 names three states: the text is there or it is not yet)."""
+
+    PENDING = "pending"
+    EXTRACTING = "extracting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+# What the API shows: a claimed job is still "not there yet" for the SPA.
+PUBLIC_TEXT_STATUSES = [TextStatus.PENDING, TextStatus.COMPLETED, TextStatus.FAILED]
 
 
 def document_storage_key(document_id: uuid.UUID) -> str:
@@ -36,6 +52,19 @@ class Document(models.Model):
     storage_key = models.CharField(max_length=255, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The text job's state (documents/text.py) and its claim (core.jobs).
+    text_status = models.CharField(
+        max_length=16, choices=TextStatus.choices, default=TextStatus.PENDING
+    )
+    page_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Pages whose text was extracted; empty until then."
+    )
+    text_error = models.TextField(blank=True)
+    text_attempt_count = models.PositiveIntegerField(
+        default=0, help_text="Times a worker started the text job since it was last queued."
+    )
+    text_claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    text_heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -49,11 +78,22 @@ class Document(models.Model):
             models.CheckConstraint(
                 condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$"), name="document_sha256_hex"
             ),
+            models.CheckConstraint(
+                condition=models.Q(text_status__in=TextStatus.values),
+                name="document_text_status_valid",
+            ),
         ]
         indexes = [models.Index(fields=["owner", "-created_at"], name="document_owner_recent")]
 
     def __str__(self) -> str:
         return self.original_filename
+
+    @property
+    def public_text_status(self) -> str:
+        """``text_status`` as the API shows it: ``extracting`` is still ``pending``."""
+        if self.text_status == TextStatus.EXTRACTING:
+            return TextStatus.PENDING.value
+        return self.text_status
 
     def stored_file(self) -> StoredFile:
         """The PDF, as the API and the admin serve it."""
@@ -64,3 +104,35 @@ class Document(models.Model):
             filename=self.original_filename,
             content_type=PDF_CONTENT_TYPE,
         )
+
+
+class DocumentPage(models.Model):
+    """The text of one page of a document (pages count from 1), with its full-text vector.
+
+    ``search_vector`` is written with the text, in the same statement, by
+    ``documents.text`` (``core.fulltext.vector_of``): never ``to_tsvector(text)`` of the
+    column itself, which in an UPDATE would read the old text. On the embedded SQLite it
+    stays empty (no full-text search there; search falls back to substring matching).
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
+    # The document's owner, copied (a document never changes hands): a search filters on
+    # it in this table, so PostgreSQL intersects the owner's pages with the full-text index
+    # (a bitmap AND) instead of reading every page that has a common word.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    number = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["document", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="unique_document_page"),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="document_page_from_1"),
+        ]
+        indexes = [GinIndex(fields=["search_vector"], name="document_page_search")]
+
+    def __str__(self) -> str:
+        return f"{self.document} p. {self.number}"

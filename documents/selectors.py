@@ -6,11 +6,17 @@ import uuid
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 
 from accounts.models import User
 from accounts.services import user_is_api_admin
-from documents.models import Document
+from core.exceptions import StateConflict
+from documents.models import Document, DocumentPage, TextStatus
+
+
+class DocumentTextNotReady(StateConflict):
+    code = "text_not_ready"
+    default_detail = "The document's text is not extracted yet."
 
 
 def document_list_for_user(*, user: User, course_id: uuid.UUID | None = None) -> QuerySet[Document]:
@@ -59,3 +65,34 @@ def document_upload_allowance(*, owner: User) -> int:
     """
     largest = Document.objects.filter(owner=owner).aggregate(n=Max("size_bytes"))["n"] or 0
     return max(document_quota_left(owner=owner), largest)
+
+
+def document_text_pages(*, document: Document) -> QuerySet[DocumentPage]:
+    """``(number, text)`` of each page of a document whose text is completed, in order;
+    ``DocumentTextNotReady`` (409) while it is pending, or when it failed."""
+    if document.text_status != TextStatus.COMPLETED:
+        if document.text_status == TextStatus.FAILED:
+            raise DocumentTextNotReady(
+                f"The document's text could not be extracted: {document.text_error}"
+            )
+        raise DocumentTextNotReady()
+    return (
+        DocumentPage.objects.filter(document=document)
+        .order_by("number")
+        .values_list("number", "text")
+    )
+
+
+def document_list_for_text(
+    *, document_ids: list[uuid.UUID], missing: bool, failed: bool
+) -> QuerySet[Document]:
+    """Documents whose text to extract (again): those named, those never extracted
+    (``pending``), those that failed; oldest first."""
+    condition = Q(pk__in=document_ids) if document_ids else Q()
+    statuses = [TextStatus.PENDING] * missing + [TextStatus.FAILED] * failed
+    if statuses:
+        wanted = Q(text_status__in=statuses)
+        condition = (condition | wanted) if document_ids else wanted
+    elif not document_ids:
+        return Document.objects.none()
+    return Document.objects.filter(condition).select_related("course").order_by("created_at", "id")

@@ -1,20 +1,27 @@
-"""Writes of documents: upload with de-duplication, and deletion with the stored file."""
+"""Writes of documents: upload with de-duplication, deletion with the stored file, and
+(re-)queueing the text job."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
+from datetime import timedelta
+from functools import partial
 from typing import IO
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
 
 from accounts.models import User
 from core.exceptions import InvalidInput, QuotaExceeded
 from core.storage import CHUNK_SIZE, storage_delete_quietly, storage_save
 from courses.selectors import course_is_enrolled
-from documents.models import Document, document_storage_key
+from documents.models import Document, TextStatus, document_storage_key
 from documents.selectors import document_find_duplicate, document_quota_left
+from documents.text import log_text_transition, text_changes
 from documents.uploads import QUOTA_MESSAGE
 from documents.validation import (
     PDF_MAGIC,
@@ -23,6 +30,10 @@ from documents.validation import (
     check_size,
     clean_filename,
 )
+
+logger = logging.getLogger("studybuddy.documents")
+
+TEXT_TASK = "documents.tasks.extract_document_text"
 
 
 def _sha256_of(file: IO[bytes]) -> str:
@@ -44,6 +55,9 @@ def document_upload(
     sha256: str | None = None,
 ) -> tuple[Document, bool]:
     """Store a PDF for ``owner`` in one of their courses; ``(document, created)``.
+
+    A new document's text job is queued once its row commits; a duplicate is the same row,
+    so it keeps (and answers) the text already extracted.
 
     ``sha256`` is the checksum computed while the upload streamed in (computed here when
     not given). The same owner, course and bytes return the existing document
@@ -94,6 +108,7 @@ def document_upload(
             if size > document_quota_left(owner=owner):
                 raise QuotaExceeded(QUOTA_MESSAGE)
             document.save(force_insert=True)
+            _enqueue_text_on_commit(document.id)
     except IntegrityError:
         storage_delete_quietly(document.storage_key)
         duplicate = document_find_duplicate(owner=owner, course_id=course_id, sha256=sha256)
@@ -110,3 +125,49 @@ def document_upload(
 def document_delete(*, document: Document) -> None:
     """Delete the row; its stored file goes once the deletion commits."""
     document.delete()
+
+
+def _enqueue_text_on_commit(document_id: uuid.UUID) -> None:
+    transaction.on_commit(partial(document_text_enqueue, document_id=str(document_id)))
+
+
+def document_text_enqueue(*, document_id: str) -> bool:
+    """Put the document's text job on the task queue.
+
+    A broker that refuses is logged, not raised: the upload has succeeded, the text stays
+    ``pending`` and ``extract_document_text --missing`` queues it again.
+    """
+    try:
+        async_task(
+            TEXT_TASK, document_id, task_name=f"document text {document_id}", group="documents"
+        )
+    except Exception:
+        logger.exception("document=%s text job could not be queued", document_id)
+        return False
+    return True
+
+
+def document_text_requeue(*, document_id: uuid.UUID, enqueue: bool = True) -> bool:
+    """Extract the document's text again: back to ``pending`` with a fresh attempt budget
+    and (after commit) a job. ``False`` when there is no such document, or its text is
+    being extracted right now by a live worker (a stale claim is taken over).
+
+    ``enqueue=False`` only resets it, for a caller that runs the job itself.
+    """
+    with transaction.atomic():
+        locked = Document.objects.select_for_update().filter(pk=document_id).first()
+        if locked is None:
+            return False
+        stale_before = timezone.now() - timedelta(seconds=settings.DOCUMENT_TEXT_STALE_SECONDS)
+        if locked.text_status == TextStatus.EXTRACTING and (
+            locked.text_heartbeat_at and locked.text_heartbeat_at >= stale_before
+        ):
+            return False
+        previous = locked.text_status
+        for name, value in text_changes(TextStatus.PENDING, text_attempt_count=0).items():
+            setattr(locked, name, value)
+        locked.save()
+        log_text_transition(locked.id, previous, TextStatus.PENDING, reason="extract again")
+        if enqueue:
+            _enqueue_text_on_commit(locked.id)
+    return True

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("courses.urls")),
     path("api/", include("lectures.urls")),
     path("api/", include("documents.urls")),
+    path("api/", include("search.urls")),
     # Last of the API: an unknown /api/ path is the JSON 404, also under DEBUG.
     re_path(r"^api(?:/|$)", views.api_not_found, name="api-not-found"),
     re_path(r"^healthz/?$", health.healthz, name="healthz"),

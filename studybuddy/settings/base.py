@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib.util
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "courses",
     "lectures",
     "documents",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -397,6 +399,39 @@ def _caches() -> dict:
 
 
 CACHES = _caches()
+
+# --- Document text and search ---------------------------------------------------------
+
+# A PDF's text is read in a child process with these bounds (documents/text.py): pages
+# beyond the first DOCUMENT_TEXT_MAX_PAGES are left out; the CPU time and the wall-clock
+# time of the child are each bounded by the timeout, its address space by the memory bound.
+DOCUMENT_TEXT_MAX_PAGES = env_int("DOCUMENT_TEXT_MAX_PAGES", 2000, minimum=1)
+# By default well inside the task time-out, so a slow PDF fails its document's text instead
+# of having its worker killed.
+DOCUMENT_TEXT_TIMEOUT_SECONDS = env_int(
+    "DOCUMENT_TEXT_TIMEOUT_SECONDS", max(1, min(120, Q_TIMEOUT_SECONDS // 2)), minimum=1
+)
+if DOCUMENT_TEXT_TIMEOUT_SECONDS >= Q_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "DOCUMENT_TEXT_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS, so a slow PDF "
+        "fails its document instead of having its worker killed"
+    )
+DOCUMENT_TEXT_MEMORY_BYTES = env_int(
+    "DOCUMENT_TEXT_MEMORY_BYTES", 512 * 1024 * 1024, minimum=64 * 1024 * 1024
+)
+# A page's text is cut here (PostgreSQL refuses a tsvector over 1 MB), and a document's
+# text in all, so one PDF cannot fill the database or an answer of GET .../text.
+DOCUMENT_TEXT_PAGE_MAX_CHARS = 100_000
+DOCUMENT_TEXT_MAX_CHARS = 10_000_000
+DOCUMENT_TEXT_STALE_SECONDS = 300
+DOCUMENT_TEXT_HEARTBEAT_SECONDS = 30.0
+DOCUMENT_TEXT_MAX_ATTEMPTS = 3
+# The PostgreSQL text search configuration of the index and of queries (stemming, stop words).
+SEARCH_CONFIG = env_str("SEARCH_CONFIG", "english")
+if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,62}", SEARCH_CONFIG):
+    raise ImproperlyConfigured(
+        f"SEARCH_CONFIG must name a text search configuration, not {SEARCH_CONFIG!r}"
+    )
 
 # --- REST framework and OpenAPI -------------------------------------------------------
 

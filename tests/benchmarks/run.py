@@ -11,8 +11,9 @@ Starts, on a database of its own (``BENCH_DATABASE_URL``, default
   two baseline views;
 * the worker as the Procfile's ``worker`` line starts it (``manage.py qcluster``).
 
-Then measures the pipeline (MP4 and HLS, 5 and 60 minutes), the upload, the API and the
-queue, prints a table and writes ``bench-results.json``. Everything is bounded: fixed
+Then measures the pipeline (MP4 and HLS, 5 and 60 minutes), the upload, the API, the
+queue, search (``GET /api/search`` over 110 000 document pages) and the text extraction of a
+300-page PDF, prints a table and writes ``bench-results.json``. Everything is bounded: fixed
 repetitions, fixed load durations, time-outs on every wait.
 """
 
@@ -54,6 +55,10 @@ API_ROUNDS = int(os.environ.get("BENCH_API_ROUNDS", "3"))
 API_THREADS = 4
 API_ROWS = 20
 QUEUE_TASKS = 30
+SEARCH_REQUESTS = 300
+SEARCH_WARMUP = 30
+SEARCH_P95_TARGET_MS = 100.0
+TEXT_PAGES = 300
 POLL_SECONDS = 0.05
 JOB_TIMEOUT_SECONDS = 300.0
 
@@ -843,6 +848,151 @@ class Bench:
             self.report.add(f"queue {broker} broker: enqueue -> start, median", median, "ms")
             self.report.add(f"queue {broker} broker: enqueue -> start, p95", p95, "ms")
 
+    # -- search
+
+    def search_latency(self) -> None:
+        import http.client
+
+        from django.conf import settings
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from tests.benchmarks import search_data
+
+        print("  loading the data set (generated once into var/bench/search/) ...", flush=True)
+        loaded = search_data.load(WORK / "search", settings.SEARCH_CONFIG)
+        self.report.notes["search_data"] = {
+            "users": search_data.USERS,
+            "pages_per_user": search_data.DOCUMENTS_PER_USER * search_data.PAGES_PER_DOCUMENT,
+            **{key: value for key, value in loaded.items() if key != "users"},
+        }
+        token = self.token(search_data.user_ids()[0])
+        queries = search_data.queries()
+
+        # Queries per request: the same for a query with a handful of hits and with thousands.
+        client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+        counts, hits = {}, {}
+        for q in queries:
+            client.get("/api/search", {"q": q})
+            with CaptureQueriesContext(connection) as captured:
+                answer = client.get("/api/search", {"q": q})
+            assert answer.status_code == 200, answer.content
+            counts[q], hits[q] = len(captured), answer.json()["count"]
+        self.report.notes["search_hits"] = hits
+        self.report.notes["search_queries_per_request"] = counts
+        least, most = min(hits, key=hits.get), max(hits, key=hits.get)
+        self.report.add(
+            f"queries per GET /api/search, {hits[least]} hits", counts[least], "queries"
+        )
+        self.report.add(
+            f"queries per GET /api/search, {hits[most]} hits",
+            counts[most],
+            "queries",
+            "constant",
+            len(set(counts.values())) == 1,
+        )
+
+        # Latency: one keep-alive connection, the queries in turn, through the web server.
+        host, port = self.web_base.removeprefix("http://").split(":")
+        connection_ = http.client.HTTPConnection(host, int(port), timeout=30)
+        headers = {"Authorization": f"Bearer {token}"}
+        from urllib.parse import urlencode
+
+        latencies: list[float] = []
+        for number in range(SEARCH_WARMUP + SEARCH_REQUESTS):
+            q = queries[number % len(queries)]
+            started = time.perf_counter()
+            connection_.request("GET", "/api/search?" + urlencode({"q": q}), headers=headers)
+            response = connection_.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            if response.status != 200:
+                raise SystemExit(f"search for {q!r} answered {response.status}")
+            if number >= SEARCH_WARMUP:
+                latencies.append(elapsed * 1000)
+        connection_.close()
+        latencies.sort()
+        p50 = statistics.median(latencies)
+        p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
+        self.report.notes["search_latency_ms"] = {
+            "p50": p50,
+            "p95": p95,
+            "max": latencies[-1],
+            "requests": len(latencies),
+        }
+        self.report.add("search, 10 000 pages among 110 000: p50", p50, "ms")
+        self.report.add(
+            "search, 10 000 pages among 110 000: p95",
+            p95,
+            "ms",
+            f"< {SEARCH_P95_TARGET_MS:g}",
+            p95 < SEARCH_P95_TARGET_MS,
+        )
+
+    # -- document text
+
+    def text_extraction(self) -> None:
+        from tests.documents.pdfs import text_pdf
+
+        user, course = self.user_with_course("user_bench_text", "BENCH 500")
+        token = self.token(user.clerk_id)
+        work = self.run_dir / "text"
+        work.mkdir()
+        lines = [" ".join(f"word{(page * 31 + n) % 997}" for n in range(12)) for page in range(40)]
+        pdf = work / "300-pages.pdf"
+        pdf.write_bytes(
+            text_pdf(*[f"Page {number}\n" + "\n".join(lines) for number in range(TEXT_PAGES)])
+        )
+        api = Api(self.web_base, token)
+        # The worker's processes before: the job runs in one of them, the reader in a child.
+        before = {p.pid for p in psutil.Process(self.worker.pid).children(recursive=True)}
+        with TreeSampler(self.worker.pid, interval=0.01) as sampler:
+            command = ["curl", "-sS", "-H", f"Authorization: Bearer {token}"]
+            command += ["-F", f"course_id={course.id}", "-F", f"file=@{pdf};type=application/pdf"]
+            started = time.perf_counter()
+            answer = json.loads(
+                subprocess.run(
+                    [*command, f"{self.web_base}/api/documents/upload"],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+
+            def completed() -> dict | None:
+                _status, body = api.request("GET", f"/api/documents/{answer['id']}")
+                return body if body["text_status"] != "pending" else None
+
+            body = _wait_until(completed, timeout=JOB_TIMEOUT_SECONDS, what="the text job")
+            elapsed = time.perf_counter() - started
+        if body["text_status"] != "completed" or body["page_count"] != TEXT_PAGES:
+            raise SystemExit(f"the text job ended {body}")
+        log = (self.run_dir / "logs" / "worker-orm.log").read_text()
+        found = re.search(
+            rf"document={answer['id']} text from=extracting to=completed seconds=([0-9.]+)", log
+        )
+        job_seconds = float(found.group(1)) if found else elapsed
+        workers = [pid for pid in sampler.peaks if pid in before]
+        children = [pid for pid in sampler.peaks if pid not in before]
+        worker_peak = max((sampler.peaks[pid] for pid in workers), default=0) / MB
+        child_peak = max((sampler.peaks[pid] for pid in children), default=0) / MB
+        self.report.notes["text_extraction"] = {
+            "pdf_bytes": pdf.stat().st_size,
+            "upload_to_completed_seconds": elapsed,
+            "job_seconds": job_seconds,
+        }
+        self.report.add(
+            f"text extraction, {TEXT_PAGES}-page PDF: pages/s (job)",
+            TEXT_PAGES / job_seconds,
+            "pages/s",
+        )
+        self.report.add(
+            f"text extraction, {TEXT_PAGES}-page PDF: upload -> completed", elapsed, "s"
+        )
+        self.report.add("text extraction: worker peak RSS (largest process)", worker_peak, "MB")
+        self.report.add("text extraction: reader child peak RSS", child_peak, "MB")
+
 
 def _free_port() -> int:
     import socket
@@ -878,6 +1028,9 @@ def main() -> None:
             ("renditions", lambda: bench.renditions(lectures)),
             ("upload", bench.upload),
             ("api", bench.api_throughput),
+            ("search", bench.search_latency),
+            ("text", bench.text_extraction),
+            # Last: it replaces the ORM worker with a Redis one.
             ("queue", bench.queue_latency),
         )
         for name, section in sections:

@@ -30,6 +30,9 @@ def document_body(document: Document) -> dict:
         "filename": document.original_filename,
         "size_bytes": document.size_bytes,
         "content_type": "application/pdf",
+        "text_status": document.public_text_status,
+        "page_count": document.page_count,
+        "text_error": document.text_error,
         "created_at": document.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": document.updated_at.isoformat().replace("+00:00", "Z"),
     }

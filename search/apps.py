@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class SearchConfig(AppConfig):
+    """One query over every searchable source of a student's material (SPEC 13)."""
+
+    name = "search"
+    verbose_name = "Search"

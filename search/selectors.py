@@ -1,0 +1,155 @@
+"""The search (SPEC 13): every source of the caller's material in one ranked list.
+
+Each source (``search.sources``) selects only the caller's own rows and gives the same
+columns; the sources are combined with ``UNION ALL``, ordered by rank (then by kind, id and
+place, so pages of results do not overlap) and cut with ``LIMIT``/``OFFSET``.
+
+On PostgreSQL that is one query, whatever the number of sources or matches: the total comes
+with the page's rows (``COUNT(*) OVER ()``, computed before the cut: the matches are all
+ranked for the ordering anyway), and the snippets are made by ``ts_headline`` around the
+page's rows only (it parses the whole text, so never for every match). Only a page past the
+end (no rows, ``offset`` > 0) costs a second query, for the total. Without full-text search
+(SQLite) the ORM runs the count and the page: two queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+
+from accounts.models import User
+from core.fulltext import (
+    GT_STAND_IN,
+    LT_STAND_IN,
+    for_parser,
+    full_text_available,
+    search_query,
+)
+from search.snippets import HEADLINE_OPTIONS, html_snippet, plain_snippet, plain_terms
+from search.sources import COLUMNS, SOURCES, Query
+
+ORDER = ("-hit_rank", "hit_type", "hit_id", "hit_page", "hit_start")
+
+
+@dataclass(frozen=True)
+class Hit:
+    type: str
+    id: uuid.UUID
+    course_id: uuid.UUID
+    title: str
+    start: float | None
+    end: float | None
+    page: int | None
+    snippet: str
+    rank: float
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    count: int
+    hits: list[Hit]
+
+
+def search_material(
+    *,
+    user: User,
+    q: str,
+    course_id: uuid.UUID | None = None,
+    kind: str | None = None,
+    limit: int,
+    offset: int,
+) -> SearchPage:
+    """The caller's hits for ``q`` (web-search syntax), best first: ``limit`` of them from
+    ``offset``, and how many there are in all. ``kind`` is a source name (``lecture``,
+    ``document``) or ``None`` for all."""
+    if full_text_available():
+        query = Query(user=user, course_id=course_id, full_text=search_query(q))
+    else:
+        words, excluded = plain_terms(q)
+        if not words:  # only exclusions: nothing to look for
+            return SearchPage(count=0, hits=[])
+        query = Query(
+            user=user, course_id=course_id, full_text=None, words=words, excluded=excluded
+        )
+    parts = [
+        part
+        for name, source in SOURCES.items()
+        if kind in (None, name) and (part := source(query)) is not None
+    ]
+    if not parts:
+        return SearchPage(count=0, hits=[])
+    if query.full_text is not None:
+        count, hits = _ranked_page(parts, q, limit=limit, offset=offset)
+        if count is None:  # past the end (or nothing at all): the total alone
+            count = _count(parts) if offset else 0
+        return SearchPage(count=count, hits=hits)
+    count = _count(parts)
+    if offset >= count:
+        return SearchPage(count=count, hits=[])
+    page = _union(parts).order_by(*ORDER)[offset : offset + limit]
+    hits = [_hit(row, plain_snippet(row["hit_text"], query.words)) for row in page]
+    return SearchPage(count=count, hits=hits)
+
+
+def _count(parts: list[QuerySet]) -> int:
+    return _union([part.values("hit_type") for part in parts]).count()
+
+
+def _union(parts: list[QuerySet]) -> QuerySet:
+    first, *others = parts
+    return first.union(*others, all=True) if others else first
+
+
+def _hit(row: dict, snippet: str) -> Hit:
+    return Hit(
+        type=row["hit_type"],
+        id=row["hit_id"],
+        course_id=row["hit_course_id"],
+        title=row["hit_title"],
+        start=row["hit_start"],
+        end=row["hit_end"],
+        page=row["hit_page"],
+        snippet=snippet,
+        rank=float(row["hit_rank"]),
+    )
+
+
+def _ranked_page(
+    parts: list[QuerySet], q: str, *, limit: int, offset: int
+) -> tuple[int | None, list[Hit]]:
+    """One query: the page's rows with their ``ts_headline`` snippets, and the total number
+    of hits (``None`` when the page is empty)."""
+    inner, inner_params = _union(parts).query.sql_with_params()
+    columns = [name for name in COLUMNS if name != "hit_text"]
+
+    def order(table: str) -> str:
+        return ", ".join(
+            f"{table}.{name[1:]} DESC" if name.startswith("-") else f"{table}.{name}"
+            for name in ORDER
+        )
+
+    sql = (
+        f"SELECT {', '.join(f'page.{name}' for name in columns)}, page.total, "  # noqa: S608
+        "ts_headline(%s::regconfig, translate(page.hit_text, '<>', %s), "
+        "websearch_to_tsquery(%s::regconfig, %s), %s) "
+        "FROM ("
+        f"SELECT hits.*, COUNT(*) OVER () AS total FROM ({inner}) AS hits "
+        f"ORDER BY {order('hits')} LIMIT %s OFFSET %s"
+        f") AS page ORDER BY {order('page')}"
+    )
+    config = settings.SEARCH_CONFIG
+    # In the order of the placeholders: the headline's, the sources', the cut.
+    params = [config, LT_STAND_IN + GT_STAND_IN, config, for_parser(q), HEADLINE_OPTIONS]
+    params += [*inner_params, limit, offset]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    hits = []
+    for *values, _total, headline in rows:
+        row = dict(zip(columns, values, strict=True))
+        hits.append(_hit(row, html_snippet(headline)))
+    return (rows[0][-2] if rows else None), hits
