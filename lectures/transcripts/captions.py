@@ -22,6 +22,7 @@ _VTT_TIME = r"(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})"
 _VTT_TIMING = re.compile(rf"^{_VTT_TIME}[ \t]+-->[ \t]+{_VTT_TIME}(?:[ \t]+.*)?$")
 _SRT_TIME = r"(\d{1,3}):([0-5]\d):([0-5]\d)[,.](\d{1,3})"
 _SRT_TIMING = re.compile(rf"^{_SRT_TIME}[ \t]*-->[ \t]*{_SRT_TIME}(?:[ \t]+.*)?$")
+_LOOKS_LIKE_TIME = re.compile(r"^\d+:\d")
 _TAG = re.compile(r"<[^>]*>")
 _ASS_TAG = re.compile(r"\{\\[^}]*\}")
 _WEBVTT_HEADER = re.compile(r"^WEBVTT(?:[ \t].*)?$")
@@ -96,7 +97,8 @@ def parse_vtt(data: bytes) -> list[Segment]:
         head = block[0]
         if head.startswith(("NOTE", "STYLE", "REGION")) and "-->" not in head:
             continue
-        timing_at = 0 if "-->" in head else 1
+        # A first line that starts like a time is a (broken) timing, not a cue identifier.
+        timing_at = 0 if "-->" in head or _LOOKS_LIKE_TIME.match(head) else 1
         if timing_at >= len(block):
             raise CaptionsError(number + timing_at, "expected a cue timing (00:00:01.000 --> …)")
         match = _VTT_TIMING.match(block[timing_at].strip())
