@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django_q.tasks import async_task
 
 from accounts.models import User
@@ -184,3 +186,31 @@ def transcript_requeue_for_command(*, lecture_id: uuid.UUID, enqueue: bool = Tru
         if enqueue:
             transaction.on_commit(partial(transcript_enqueue, lecture_id=str(locked.id)))
     return "queued"
+
+
+def transcript_reap_stale(*, stale_before: datetime, queued_before: datetime) -> int:
+    """The scheduled reaper's part for transcripts: queue again those whose worker went
+    silent before ``stale_before`` (the claim's attempt count goes on, so a recording that
+    kills its worker every time still ends failed) and those ``queued`` since before
+    ``queued_before`` (their task was lost). Returns how many were queued."""
+    stale = Transcript.objects.filter(status__in=Transcript.RUNNING).filter(
+        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, updated_at__lt=stale_before)
+    )
+    lost = Transcript.objects.filter(status=Status.QUEUED, updated_at__lt=queued_before)
+    queued = 0
+    for lecture_id in [*stale.values_list("pk", flat=True), *lost.values_list("pk", flat=True)]:
+        with transaction.atomic():
+            transcript = Transcript.objects.select_for_update().filter(pk=lecture_id).first()
+            if transcript is None:
+                continue
+            beat = transcript.heartbeat_at or transcript.updated_at
+            if transcript.status in Transcript.RUNNING and beat < stale_before:
+                state.move(transcript, Status.QUEUED, reason="stale")
+            elif not (transcript.status == Status.QUEUED and transcript.updated_at < queued_before):
+                continue
+            else:
+                transcript.save(update_fields=["updated_at"])  # the clock restarts
+                state.log_transition(lecture_id, Status.QUEUED, Status.QUEUED, reason="job lost")
+            transaction.on_commit(partial(transcript_enqueue, lecture_id=str(lecture_id)))
+            queued += 1
+    return queued

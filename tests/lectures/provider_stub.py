@@ -51,8 +51,15 @@ class Received:
 
 
 class ProviderStub:
-    def __init__(self, *, api_key: str | None = API_KEY, max_upload_bytes: int = 25_000_000):
+    def __init__(
+        self,
+        *,
+        api_key: str | None = API_KEY,
+        max_upload_bytes: int = 25_000_000,
+        decode: bool = True,
+    ):
         self.api_key = api_key
+        self.decode = decode  # off: answer without decoding (the benchmark's stub)
         self.max_upload_bytes = max_upload_bytes
         self.faults: list[Fault] = []
         self.delay = 0.0  # every normal answer waits this long (the benchmark's D)
@@ -193,7 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
             size=len(file["data"]),
             authorization=authorization,
         )
-        received.heard = heard_seconds(decode_pcm(file["data"]))
+        if stub.decode:
+            received.heard = heard_seconds(decode_pcm(file["data"]))
         with stub.lock:
             stub.received.append(received)
         if stub.delay:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from django_q.models import OrmQ
 
 from lectures.models import Lecture, Transcript
@@ -107,3 +109,29 @@ def test_without_a_backend_the_audio_job_queues_no_transcript(media_server, sett
 
     assert Lecture.objects.get(pk=lecture.pk).status == "completed"
     assert not Transcript.objects.exists()
+
+
+# --- The scheduled reaper -------------------------------------------------------------
+
+
+def test_the_reaper_queues_stale_and_lost_transcripts_again(speech, settings):
+    from lectures.tasks import reap_stale_lectures
+
+    long_ago = timezone.now() - timedelta(days=1)
+    stale = lecture_with_audio(speech)
+    Transcript.objects.create(
+        lecture=stale, status="transcribing", heartbeat_at=long_ago, attempt_count=1
+    )
+    lost = lecture_with_audio(speech)
+    Transcript.objects.create(lecture=lost, status="queued")
+    Transcript.objects.filter(lecture=lost).update(updated_at=long_ago)
+    fresh = lecture_with_audio(speech)
+    Transcript.objects.create(lecture=fresh, status="transcribing", heartbeat_at=timezone.now())
+
+    result = reap_stale_lectures()
+
+    assert result.endswith("; 2 transcripts queued again")
+    assert Transcript.objects.get(lecture=stale).status == "queued"
+    assert Transcript.objects.get(lecture=stale).attempt_count == 1
+    assert Transcript.objects.get(lecture=fresh).status == "transcribing"
+    assert sorted(queued_tasks()) == sorted([str(stale.id), str(lost.id)])
