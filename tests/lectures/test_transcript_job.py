@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 from django.core.files.storage import default_storage
 
 from lectures.models import Lecture, Transcript, TranscriptChunk, TranscriptSegment
 from lectures.transcripts.job import transcript_process
 from lectures.transcripts.services import transcript_request
+from tests.documents.helpers import s3_storage_config
 from tests.lectures.provider_stub import API_KEY, Fault
 from tests.lectures.speech import seconds_in, sentences, write_speech
 from tests.lectures.transcripts_helpers import lecture_with_audio, queued_transcript
@@ -348,3 +351,30 @@ def test_deleting_a_lecture_deletes_its_transcript(speech, provider_stub):
     assert not Transcript.objects.exists()
     assert not TranscriptSegment.objects.exists()
     assert not TranscriptChunk.objects.exists()
+
+
+def test_audio_stored_on_s3_is_read_through_the_storage_api(
+    speech, provider_stub, settings, request
+):
+    endpoint = request.getfixturevalue("s3_server").endpoint_url
+    bucket = "studybuddy-transcripts-test"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=bucket)
+    settings.STORAGE_BACKEND = "s3"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": s3_storage_config(endpoint, bucket=bucket, location=uuid.uuid4().hex),
+    }
+    lecture = lecture_with_audio(speech)
+
+    transcript = run(lecture)
+
+    assert transcript.status == "completed", transcript.error_message
+    assert_every_second_once(lecture)
+    assert_audio_untouched(lecture)
