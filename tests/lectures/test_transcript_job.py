@@ -378,3 +378,17 @@ def test_audio_stored_on_s3_is_read_through_the_storage_api(
     assert transcript.status == "completed", transcript.error_message
     assert_every_second_once(lecture)
     assert_audio_untouched(lecture)
+
+
+def test_a_provider_refusing_the_upload_size_fails_at_once(speech, provider_stub, settings):
+    # The operator set TRANSCRIPTION_MAX_UPLOAD_BYTES above what the server takes.
+    provider_stub.max_upload_bytes = 10_000
+    settings.TRANSCRIPTION_CONCURRENCY = 1
+
+    transcript = run(lecture_with_audio(speech))
+
+    assert transcript.status == "failed"
+    assert "refused the request (HTTP 413: Maximum content size limit exceeded)" in (
+        transcript.error_message
+    )
+    assert provider_stub.requests == 1
