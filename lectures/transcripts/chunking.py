@@ -50,7 +50,8 @@ AAC = SpeechFormat("aac", "ipod", "m4a", "audio/mp4", (32_000, 24_000, 16_000, 1
 
 
 def speech_format() -> SpeechFormat:
-    """Opus when the bundled FFmpeg has its encoder (PyAV's wheels do), else AAC."""
+    """Opus when the bundled FFmpeg has libopus (PyAV's wheels do), else AAC. FFmpeg's
+    own ``opus`` encoder does not count: it is experimental and takes 48 kHz only."""
     return OPUS if "libopus" in av.codecs_available else AAC
 
 

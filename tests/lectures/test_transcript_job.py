@@ -12,6 +12,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from lectures.models import Lecture, Transcript, TranscriptChunk, TranscriptSegment
+from lectures.transcripts import chunking, job
 from lectures.transcripts.job import transcript_process
 from lectures.transcripts.services import transcript_request
 from tests.documents.helpers import s3_storage_config
@@ -392,3 +393,16 @@ def test_a_provider_refusing_the_upload_size_fails_at_once(speech, provider_stub
         transcript.error_message
     )
     assert provider_stub.requests == 1
+
+
+def test_without_libopus_chunks_are_low_rate_aac(speech, provider_stub, monkeypatch):
+    monkeypatch.setattr(job, "speech_format", lambda: chunking.AAC)
+    lecture = lecture_with_audio(speech)
+
+    transcript = run(lecture)
+
+    assert transcript.status == "completed", transcript.error_message
+    assert {(r.content_type, r.filename[-4:]) for r in provider_stub.received} == {
+        ("audio/mp4", ".m4a")
+    }
+    assert_every_second_once(lecture)
