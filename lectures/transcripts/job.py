@@ -224,25 +224,27 @@ class TranscriptJob(Job):
         stop = threading.Event()
         pending: dict[Future, Chunk] = {}
         self._report(len(answers))
-        with (
-            TranscriptionClient(provider_settings(), stop=stop) as client,
-            ThreadPoolExecutor(
-                max_workers=settings.TRANSCRIPTION_CONCURRENCY,
-                thread_name_prefix=f"transcript-{self.pk}",
-            ) as pool,
-        ):
-            try:
-                for chunk in todo:
-                    self._collect(pending, answers, plan, block=False)
-                    path = self._encode(audio, chunk, fmt, scratch)
-                    pending[pool.submit(self._send, client, chunk, path, fmt)] = chunk
-                while pending:
-                    self._collect(pending, answers, plan, block=True)
-            except BaseException:
+        client = TranscriptionClient(provider_settings(), stop=stop)
+        pool = ThreadPoolExecutor(
+            max_workers=settings.TRANSCRIPTION_CONCURRENCY,
+            thread_name_prefix=f"transcript-{self.pk}",
+        )
+        finished = False
+        try:
+            for chunk in todo:
+                self._collect(pending, answers, plan, block=False)
+                path = self._encode(audio, chunk, fmt, scratch)
+                pending[pool.submit(self._send, client, chunk, path, fmt)] = chunk
+            while pending:
+                self._collect(pending, answers, plan, block=True)
+            finished = True
+        finally:
+            if not finished:
+                # The transcript fails (or was taken away) now, not when the requests
+                # still in flight end: they are cut off with the client.
                 stop.set()
-                for future in pending:
-                    future.cancel()
-                raise
+            pool.shutdown(wait=finished, cancel_futures=True)
+            client.close()
 
     def _encode(self, audio: Path, chunk: Chunk, fmt: SpeechFormat, scratch: Path) -> Path:
         max_bytes = settings.TRANSCRIPTION_MAX_UPLOAD_BYTES

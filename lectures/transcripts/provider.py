@@ -111,6 +111,8 @@ class TranscriptionClient:
             try:
                 return self._send(path, filename, content_type)
             except _Retry as retry:
+                if self.stop.is_set():
+                    raise Stopped from None  # the job ended meanwhile: no retry
                 attempt += 1
                 if attempt > self.settings.retries:
                     raise ProviderError(retry.final_message(attempt), transient=True) from None

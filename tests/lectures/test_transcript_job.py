@@ -406,3 +406,22 @@ def test_without_libopus_chunks_are_low_rate_aac(speech, provider_stub, monkeypa
         ("audio/mp4", ".m4a")
     }
     assert_every_second_once(lecture)
+
+
+def test_a_failed_chunk_fails_the_transcript_without_waiting_for_requests_in_flight(
+    speech, provider_stub
+):
+    def slow_first_chunk_broken_second(received):
+        if received.heard[0][1] == 0:
+            time.sleep(4)
+            return {"text": "late"}
+        return {"segments": "broken"}
+
+    provider_stub.answer = slow_first_chunk_broken_second
+    started = time.monotonic()
+
+    transcript = run(lecture_with_audio(speech))
+
+    assert transcript.status == "failed"
+    assert "malformed segments" in transcript.error_message
+    assert time.monotonic() - started < 3.5
