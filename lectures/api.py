@@ -18,11 +18,12 @@ from core.files import IgnoreAcceptNegotiation, stored_file_response
 from core.openapi import FILE_PARAMETERS, error_responses, file_responses
 from core.validators import no_control_characters, uuid_or_404
 from lectures import selectors, services
-from lectures.models import Lecture
+from lectures.models import Lecture, TranscriptStatus
+from lectures.transcripts.api import TRANSCRIPT_FIELDS, TranscriptActions, TranscriptFields
 from lectures.uploads import read_recording_upload
 
 
-class LectureSerializer(serializers.ModelSerializer):
+class LectureSerializer(TranscriptFields, serializers.ModelSerializer):
     course_id = serializers.UUIDField(read_only=True)
     # Not a URL field: an uploaded recording may come without a Panopto link ("").
     panopto_url = serializers.CharField(
@@ -45,6 +46,7 @@ class LectureSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "completed_at",
+            *TRANSCRIPT_FIELDS,
         ]
         read_only_fields = fields
 
@@ -57,6 +59,9 @@ class LectureStatusSerializer(serializers.Serializer):
     progress = serializers.IntegerField(read_only=True)
     error_message = serializers.CharField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+    transcript_status = serializers.ChoiceField(choices=TranscriptStatus.choices, read_only=True)
+    transcript_progress = serializers.IntegerField(read_only=True)
+    transcript_error = serializers.CharField(read_only=True)
 
 
 class LectureDownloadSerializer(serializers.Serializer):
@@ -118,7 +123,7 @@ _LIST_PARAMETERS = [
 ]
 
 
-class LectureViewSet(viewsets.GenericViewSet):
+class LectureViewSet(TranscriptActions, viewsets.GenericViewSet):
     serializer_class = LectureSerializer
     queryset = Lecture.objects.none()
     throttle_scopes = {"download": "lecture_requests", "retry": "lecture_requests"}

@@ -6,6 +6,15 @@ from django.db import models
 from core.storage import StoredFile
 from courses.models import Course
 
+# The transcript's models live with its code; importing them here registers them in the app.
+from lectures.transcripts.models import (  # noqa: F401
+    Transcript,
+    TranscriptChunk,
+    TranscriptSegment,
+    TranscriptSource,
+    TranscriptStatus,
+)
+
 
 def audio_storage_key(lecture_id: uuid.UUID | str) -> str:
     return f"{settings.AUDIO_STORAGE_PREFIX}/{lecture_id}.m4a"

@@ -30,6 +30,7 @@ from lectures import state
 from lectures.audio import AudioExtractionError, extract_audio
 from lectures.fetch import RecordingSource, SourceError, StagedUpload, StreamURL
 from lectures.models import Lecture, audio_storage_key
+from lectures.transcripts.services import transcript_queue_after_audio
 
 Status = Lecture.Status
 # Share of the progress bar that the download takes; extraction and storing take the rest.
@@ -145,6 +146,8 @@ class AudioJob(Job):
                 audio_seconds=audio.duration_seconds,
                 copied=audio.copied,
             )
+        # With a transcription backend, the transcript job follows the audio.
+        transcript_queue_after_audio(lecture_id=self.pk)
 
     def download_progress(self, fraction: float) -> None:
         self.report_progress(int(fraction * _DOWNLOAD_SHARE))

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, TextField, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from accounts.services import user_is_api_admin
@@ -18,7 +19,11 @@ def lecture_list_for_user(
     *, user: User, course_id: uuid.UUID | None = None, status: str | None = None
 ) -> QuerySet[Lecture]:
     """The lectures linked to ``user``, newest first."""
-    queryset = Lecture.objects.filter(links__user=user).order_by("-created_at", "id")
+    queryset = (
+        Lecture.objects.filter(links__user=user)
+        .select_related("transcript")
+        .order_by("-created_at", "id")
+    )
     if course_id is not None:
         queryset = queryset.filter(course_id=course_id)
     if status:
@@ -32,7 +37,7 @@ def lecture_get_for_user(
     """The lecture if ``user`` is linked to it; with ``admin_override``, API admins get
     any lecture (the routes where the spec gives admins that power)."""
     if admin_override and user_is_api_admin(user):
-        return Lecture.objects.filter(pk=lecture_id).first()
+        return Lecture.objects.select_related("transcript").filter(pk=lecture_id).first()
     return lecture_list_for_user(user=user).filter(pk=lecture_id).first()
 
 
@@ -42,13 +47,22 @@ def lecture_status_for_user(*, user: User, lecture_id: uuid.UUID) -> dict[str, A
     return (
         Lecture.objects.filter(pk=lecture_id, links__user=user)
         .values("id", "status", "progress", "error_message", "updated_at")
+        .annotate(
+            transcript_status=Coalesce(
+                "transcript__status", Value("none"), output_field=CharField()
+            ),
+            transcript_progress=Coalesce("transcript__progress", Value(0)),
+            transcript_error=Coalesce(
+                "transcript__error_message", Value(""), output_field=TextField()
+            ),
+        )
         .order_by()
         .first()
     )
 
 
 def lecture_list_all() -> QuerySet[Lecture]:
-    return Lecture.objects.order_by("-created_at", "id")
+    return Lecture.objects.select_related("transcript").order_by("-created_at", "id")
 
 
 def lecture_list_stale(*, stale_before: datetime) -> QuerySet[Lecture]:

@@ -75,13 +75,7 @@ def search_material(
         query = Query(
             user=user, course_id=course_id, full_text=None, words=words, excluded=excluded
         )
-    parts = [
-        part
-        for name, source in SOURCES.items()
-        if kind in (None, name) and (part := source(query)) is not None
-    ]
-    if not parts:
-        return SearchPage(count=0, hits=[])
+    parts = [source(query) for name, source in SOURCES.items() if kind in (None, name)]
     if query.full_text is not None:
         count, hits = _ranked_page(parts, q, limit=limit, offset=offset)
         if count is None:  # past the end (or nothing at all): the total alone

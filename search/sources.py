@@ -1,15 +1,14 @@
 """What can be searched: one small query per source of text, all of the same shape.
 
-A source is a function ``(query) -> QuerySet | None``: the rows of its kind that the
+A source is a function ``(query) -> QuerySet``: the rows of its kind that the
 query's user may see and that match, each as the same named columns (``COLUMNS``, in that
 order), so that ``search.selectors`` can combine every source in one ``UNION ALL``, order
 the whole by rank and cut one page of it. Who may see what is part of each source's own
 ``WHERE``: a row the caller may not see is never selected, whatever the filters.
 
 Two sources: document pages (``documents.DocumentPage``) and transcript segments of
-lectures (``lectures.TranscriptSegment``, a model looked up by name: the source is simply
-absent until that model exists). A new kind of searchable text is one more function here and
-one entry in ``SOURCES``.
+lectures (``lectures.TranscriptSegment``). A new kind of searchable text is one more
+function here and one entry in ``SOURCES``.
 """
 
 from __future__ import annotations
@@ -18,15 +17,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.contrib.postgres.expressions import ArraySubquery
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db.models import F, FloatField, IntegerField, Lookup, Model, QuerySet, TextField, Value
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import F, FloatField, IntegerField, Lookup, QuerySet, TextField, Value
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 
 from accounts.models import User
 from documents.models import DocumentPage, TextStatus
-from lectures.models import LectureLink
+from lectures.models import LectureLink, TranscriptSegment
 
 # The columns of every source, in this order (a UNION matches columns by position).
 COLUMNS = (
@@ -114,42 +112,26 @@ class _EqualsAny(Lookup):
         return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
 
 
-def transcript_segment_model() -> type[Model] | None:
-    """``lectures.TranscriptSegment``, once there is such a model."""
-    try:
-        return apps.get_model("lectures", "TranscriptSegment")
-    except LookupError:
-        return None
-
-
-def lecture_segments(query: Query) -> QuerySet | None:
+def lecture_segments(query: Query) -> QuerySet:
     """Transcript segments of lectures linked to the caller (``LectureLink`` of the
-    caller); ``None`` while there is no ``lectures.TranscriptSegment`` model.
+    caller), with ``start`` and ``end`` in seconds.
 
-    The model is expected to have ``lecture`` (FK), ``start`` and ``end`` (seconds),
-    ``text`` and ``search_vector`` (written with the text, as ``DocumentPage``'s is). A
-    model without the vector is still searched, by a vector computed at query time
-    (correct, but unindexed: add the field and its GIN index). The model's ``lecture``
-    foreign key has its (default) index, which the filter below intersects with the GIN
-    index, as ``DocumentPage.owner`` does for documents.
+    ``TranscriptSegment.search_vector`` is written with the text, as ``DocumentPage``'s
+    is. The segments' ``lecture`` foreign key has its (default) index, which the filter
+    below intersects with the GIN index, as ``DocumentPage.owner`` does for documents.
     """
-    segment = transcript_segment_model()
-    if segment is None:
-        return None
     linked = LectureLink.objects.filter(user=query.user).values("lecture_id")
     if query.full_text is not None:
         # ``lecture_id = ANY(ARRAY(the caller's lectures))``: an index condition on the
         # segments' lecture index that PostgreSQL can AND with the GIN index's matches,
         # where a join would make it read every segment holding a common word.
-        segments = segment.objects.filter(_EqualsAny(F("lecture_id"), ArraySubquery(linked)))
+        segments = TranscriptSegment.objects.filter(
+            _EqualsAny(F("lecture_id"), ArraySubquery(linked))
+        )
     else:
-        segments = segment.objects.filter(lecture_id__in=linked)
+        segments = TranscriptSegment.objects.filter(lecture_id__in=linked)
     if query.course_id is not None:
         segments = segments.filter(lecture__course_id=query.course_id)
-    field_names = {field.name for field in segment._meta.get_fields()}
-    if query.full_text is not None and "search_vector" not in field_names:
-        vector = SearchVector("text", config=query.full_text.config)
-        segments = segments.annotate(search_vector=vector)
     segments, rank = _matching(segments, query)
     return _shaped(
         segments,
@@ -170,7 +152,7 @@ def lecture_segments(query: Query) -> QuerySet | None:
     )
 
 
-Source = Callable[[Query], "QuerySet | None"]
+Source = Callable[[Query], QuerySet]
 
 # ``?type=`` names a source.
 SOURCES: dict[str, Source] = {"lecture": lecture_segments, "document": document_pages}

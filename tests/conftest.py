@@ -12,6 +12,8 @@ from tests.factories import UserFactory
 from tests.jwks_server import JwksServer
 from tests.lectures.media import MediaSet, generate_media_set
 from tests.lectures.media_server import MediaServer
+from tests.lectures.provider_stub import API_KEY, ProviderStub
+from tests.lectures.speech import write_speech
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -147,3 +149,39 @@ def s3_server():
     server = S3Server().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def provider_stub() -> Iterator[ProviderStub]:
+    """A transcription provider on 127.0.0.1 (random port) for one test."""
+    stub = ProviderStub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def transcription_settings(settings, provider_stub: ProviderStub, tmp_path: Path):
+    """Transcription on, pointed at the stub: 20-second chunks (5 s overlap), quick
+    retries and timeouts."""
+    settings.TRANSCRIPTION_BACKEND = "openai"
+    settings.TRANSCRIPTION_BASE_URL = provider_stub.base_url
+    settings.TRANSCRIPTION_API_KEY = API_KEY
+    settings.TRANSCRIPTION_MODEL = "whisper-large-v3-turbo"
+    settings.TRANSCRIPTION_LANGUAGE = ""
+    settings.TRANSCRIPTION_CHUNK_SECONDS = 20
+    settings.TRANSCRIPTION_MAX_UPLOAD_BYTES = 24_000_000
+    settings.TRANSCRIPTION_CONCURRENCY = 2
+    settings.TRANSCRIPTION_TIMEOUT_SECONDS = 5
+    settings.TRANSCRIPTION_RETRIES = 3
+    settings.TRANSCRIPTION_RETRY_BACKOFF_SECONDS = 0.01
+    settings.TRANSCRIPTION_RETRY_BACKOFF_CAP_SECONDS = 0.05
+    scratch = tmp_path / "transcript-scratch"
+    scratch.mkdir(exist_ok=True)
+    settings.DOWNLOAD_TEMP_DIR = str(scratch)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """130 s of lecture audio (AAC in M4A) whose every second says which second it is."""
+    return write_speech(tmp_path_factory.mktemp("speech") / "speech.m4a", 130)

@@ -37,6 +37,10 @@ CONTRACT = {
     ("get", "/api/lectures/{id}/audio"): {"200", "206", "404", "409"},
     ("post", "/api/lectures/{id}/retry"): {"202", "404", "409"},
     ("delete", "/api/lectures/{id}"): {"204", "404"},
+    # SPEC section 11
+    ("get", "/api/lectures/{id}/transcript"): {"200", "400", "404", "409"},
+    ("post", "/api/lectures/{id}/transcript"): {"202", "404", "409"},
+    ("put", "/api/lectures/{id}/transcript"): {"200", "400", "404", "409", "413", "415"},
     ("post", "/api/documents/upload"): {"200", "201", "400", "403", "413", "415"},
     ("get", "/api/documents"): {"200"},
     ("get", "/api/documents/{id}"): {"200", "404"},

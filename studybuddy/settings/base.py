@@ -297,6 +297,56 @@ LECTURE_HEARTBEAT_SECONDS = max(0.5, min(30.0, LECTURE_STALE_SECONDS / 4))
 # Worker starts per lecture (a recording that kills its worker every time ends failed).
 LECTURE_MAX_ATTEMPTS = env_int("LECTURE_MAX_ATTEMPTS", 3, minimum=1)
 
+# --- Transcripts (SPEC 11) -------------------------------------------------------------
+
+TRANSCRIPTION_BACKEND = env_choice("TRANSCRIPTION_BACKEND", "none", ("none", "openai"))
+TRANSCRIPTION_BASE_URL = env_str("TRANSCRIPTION_BASE_URL", "https://api.openai.com/v1").rstrip("/")
+TRANSCRIPTION_API_KEY = env_str("TRANSCRIPTION_API_KEY")
+TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL", "whisper-1")
+TRANSCRIPTION_LANGUAGE = env_str("TRANSCRIPTION_LANGUAGE").lower()
+TRANSCRIPTION_CHUNK_SECONDS = env_int("TRANSCRIPTION_CHUNK_SECONDS", 600, minimum=10)
+TRANSCRIPTION_MAX_UPLOAD_BYTES = env_int(
+    "TRANSCRIPTION_MAX_UPLOAD_BYTES", 24_000_000, minimum=65536
+)
+TRANSCRIPTION_CONCURRENCY = env_int("TRANSCRIPTION_CONCURRENCY", 2, minimum=1)
+TRANSCRIPTION_TIMEOUT_SECONDS = env_int("TRANSCRIPTION_TIMEOUT_SECONDS", 300, minimum=1)
+
+
+def _check_transcription() -> None:
+    parts = urlsplit(TRANSCRIPTION_BASE_URL)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured("TRANSCRIPTION_BASE_URL must be an http(s) URL")
+    if parts.username or parts.password:
+        # Credentials go in TRANSCRIPTION_API_KEY, which is never logged; a URL is.
+        raise ImproperlyConfigured("TRANSCRIPTION_BASE_URL must not carry credentials")
+    if TRANSCRIPTION_LANGUAGE and not (
+        len(TRANSCRIPTION_LANGUAGE) == 2
+        and TRANSCRIPTION_LANGUAGE.isascii()
+        and TRANSCRIPTION_LANGUAGE.isalpha()
+    ):
+        raise ImproperlyConfigured("TRANSCRIPTION_LANGUAGE must be an ISO-639-1 code such as en")
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if TRANSCRIPTION_BACKEND == "openai" and not TRANSCRIPTION_API_KEY and not loopback:
+        raise ImproperlyConfigured(
+            "TRANSCRIPTION_BACKEND=openai needs TRANSCRIPTION_API_KEY (only a server on "
+            "loopback may go without one)"
+        )
+
+
+_check_transcription()
+# Each chunk overlaps the next by this much (at most 10 s), so a word cut at a boundary is
+# heard whole by one of the two requests; the merge keeps it once.
+TRANSCRIPTION_OVERLAP_SECONDS = 5.0
+# Transient provider errors (timeouts, dropped connections, 429, 5xx): retries per chunk
+# and the first back-off (doubled each time, capped; a 429's Retry-After wins).
+TRANSCRIPTION_RETRIES = 4
+TRANSCRIPTION_RETRY_BACKOFF_SECONDS = 2.0
+TRANSCRIPTION_RETRY_BACKOFF_CAP_SECONDS = 60.0
+# A transcript answer past this is no transcript: the request fails instead of filling memory.
+TRANSCRIPTION_MAX_ANSWER_BYTES = 4 * 1024 * 1024
+# Same rules as the audio job's claim (core.jobs).
+TRANSCRIPTION_MAX_ATTEMPTS = 3
+
 # --- Task queue (django-q2) -----------------------------------------------------------
 
 TASK_BROKER = env_choice("TASK_BROKER", "orm", ("orm", "redis"))
@@ -468,6 +518,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
+    # Two choice sets have fields named "status": each enum gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "LectureStatusEnum": "lectures.models.LectureStatus.choices",
+        "TranscriptStatusEnum": "lectures.transcripts.models.TranscriptStatus.choices",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema_hooks.strip_trailing_slashes",

@@ -20,6 +20,7 @@ repetitions, fixed load durations, time-outs on every wait.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import re
@@ -68,6 +69,9 @@ WORKER_RSS_SPREAD_MB = 20.0
 UPLOAD_RSS_TARGET_MB = 30.0
 API_RATIO_TARGET = 0.5
 MB = 1024 * 1024
+# The provider stub's fixed answer delay (SPEC 10's D) and the runs of the transcription.
+TRANSCRIPTION_DELAY_SECONDS = 3.0
+TRANSCRIPTION_REPEATS = 3
 
 
 # --------------------------------------------------------------------------- results
@@ -401,8 +405,8 @@ class Bench:
         _wait_until(self._web_ready, timeout=60, what="gunicorn")
         self.worker = self.start_worker("orm")
 
-    def start_worker(self, broker: str) -> Service:
-        env = {**self.env, "TASK_BROKER": broker}
+    def start_worker(self, broker: str, **extra_env: str) -> Service:
+        env = {**self.env, "TASK_BROKER": broker, **extra_env}
         worker = Service(
             f"worker-{broker}",
             ["bash", "-c", _procfile_command("worker")],
@@ -430,6 +434,104 @@ class Bench:
         for service in reversed(self.services):
             service.stop()
         self.services.clear()
+
+    # -- transcription
+
+    def transcription(self, lectures: dict) -> None:
+        """SPEC 10: a 60-minute lecture against a provider stub answering every request
+        after a fixed delay D: request -> transcript completed within
+        ceil(chunks / concurrency) x D + 1.2 x ffmpeg's time to encode the same chunks;
+        the worker's memory under 200 MB."""
+        from django.core.files.storage import default_storage
+
+        from lectures.audio import extract_audio
+        from lectures.models import Lecture, Transcript
+        from lectures.transcripts.chunking import audio_duration, plan_chunks
+        from lectures.transcripts.services import transcript_enqueue
+        from tests.lectures.provider_stub import ProviderStub
+
+        audio = self.run_dir / "transcription-audio.m4a"
+        extract_audio(lectures[60].mp4, audio)
+        chunk_seconds, concurrency = 600, 2
+        chunks = plan_chunks(audio_duration(audio), chunk_seconds=chunk_seconds, overlap=5)
+        stub = ProviderStub(api_key=None, decode=False).start()
+        stub.delay = TRANSCRIPTION_DELAY_SECONDS
+        stub.answer = lambda _received: {
+            "text": "bench",
+            "segments": [{"start": 0.0, "end": 1.0, "text": "bench"}],
+        }
+        self.worker.stop()
+        self.services.remove(self.worker)
+        self.worker = self.start_worker(
+            "orm",
+            TRANSCRIPTION_BACKEND="openai",
+            TRANSCRIPTION_BASE_URL=stub.base_url,
+            TRANSCRIPTION_CHUNK_SECONDS=str(chunk_seconds),
+            TRANSCRIPTION_CONCURRENCY=str(concurrency),
+        )
+        _, course = self.user_with_course("user_bench_transcripts", "BENCH 300")
+        work = self.run_dir / "baseline"
+        base_times, job_times, peaks = [], [], []
+        try:
+            for _ in range(TRANSCRIPTION_REPEATS):
+                shutil.rmtree(work, ignore_errors=True)
+                work.mkdir()
+                base_times.append(_ffmpeg_chunks(self.ffmpeg, audio, chunks, work))
+                lecture = Lecture.objects.create(
+                    course=course,
+                    panopto_session_id=str(uuid.uuid4()),
+                    panopto_url="https://bench.hosted.panopto.com/Panopto/Pages/Viewer.aspx",
+                    stream_url="https://bench.invalid/x.mp4",
+                    status=Lecture.Status.COMPLETED,
+                    progress=100,
+                )
+                with audio.open("rb") as handle:
+                    key = default_storage.save(f"audio/{lecture.id}.m4a", handle)
+                Lecture.objects.filter(pk=lecture.pk).update(audio_storage_key=key)
+                with TreeSampler(self.worker.pid) as sampler:
+                    started = time.perf_counter()
+                    Transcript.objects.create(lecture=lecture, status="queued")
+                    transcript_enqueue(lecture_id=str(lecture.id))
+                    final = _wait_until(
+                        lambda lecture=lecture: Transcript.objects.filter(
+                            lecture=lecture, status__in=("completed", "failed")
+                        ).first(),
+                        timeout=600,
+                        what="the transcript",
+                    )
+                    job_times.append(time.perf_counter() - started)
+                if final.status != "completed":
+                    raise SystemExit(f"transcript failed: {final.error_message}")
+                peaks.append(sampler.max_peak() / MB)
+        finally:
+            stub.stop()
+        base, job = statistics.median(base_times), statistics.median(job_times)
+        waits = math.ceil(len(chunks) / concurrency) * TRANSCRIPTION_DELAY_SECONDS
+        bound = waits + 1.2 * base
+        self.report.notes["transcription 60 min"] = {
+            "chunks": len(chunks),
+            "delay_seconds": TRANSCRIPTION_DELAY_SECONDS,
+            "ffmpeg_seconds": base_times,
+            "job_seconds": job_times,
+            "worker_peak_rss_mb": peaks,
+        }
+        self.report.add("transcription 60 min: ffmpeg encoding the chunks by hand", base, "s")
+        self.report.add(
+            f"transcription 60 min: ceil({len(chunks)}/{concurrency}) x D + 1.2 x ffmpeg",
+            bound,
+            "s",
+        )
+        self.report.add("transcription 60 min: request -> completed", job, "s")
+        self.report.add(
+            "transcription 60 min: ratio to that bound", job / bound, "x", "<= 1", job <= bound
+        )
+        self.report.add(
+            "worker peak RSS, 60 min transcription",
+            max(peaks),
+            "MB",
+            f"< {WORKER_RSS_TARGET_MB:g}",
+            max(peaks) < WORKER_RSS_TARGET_MB,
+        )
 
     # -- pipeline
 
@@ -994,6 +1096,24 @@ class Bench:
         self.report.add("text extraction: reader child peak RSS", child_peak, "MB")
 
 
+def _ffmpeg_chunks(ffmpeg: str, audio: Path, chunks: list, out: Path) -> float:
+    """By hand: ``ffmpeg`` encoding each chunk as the job does (mono 16 kHz Opus in Ogg at
+    24 kbit/s), one after the other."""
+    started = time.perf_counter()
+    for chunk in chunks:
+        subprocess.run(
+            [
+                ffmpeg, "-v", "error", "-y",
+                "-ss", f"{chunk.start}", "-t", f"{chunk.duration}", "-i", str(audio),
+                "-vn", "-ac", "1", "-ar", "16000",
+                "-c:a", "libopus", "-b:a", "24k", "-application", "voip", "-vbr", "constrained",
+                str(out / f"chunk-{chunk.index}.ogg"),
+            ],
+            check=True,
+        )  # fmt: skip
+    return time.perf_counter() - started
+
+
 def _free_port() -> int:
     import socket
 
@@ -1016,7 +1136,7 @@ def main() -> None:
         only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
         lectures: dict = {}
         # Only the pipeline plays the recordings; ``BENCH_ONLY=api`` starts in seconds.
-        if not only or {"pipeline", "renditions"} & only:
+        if not only or {"pipeline", "renditions", "transcription"} & only:
             print("generating lectures (reused from var/bench/media when present) ...", flush=True)
             t0 = time.perf_counter()
             lectures = generate_lectures(WORK / "media")
@@ -1032,6 +1152,7 @@ def main() -> None:
             ("text", bench.text_extraction),
             # Last: it replaces the ORM worker with a Redis one.
             ("queue", bench.queue_latency),
+            ("transcription", lambda: bench.transcription(lectures)),
         )
         for name, section in sections:
             if only and name not in only:

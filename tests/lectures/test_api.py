@@ -87,6 +87,9 @@ def test_a_new_download_is_queued_and_answers_202(
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
         "completed_at": None,
+        "transcript_status": "none",
+        "transcript_progress": 0,
+        "transcript_error": "",
     }
     assert "stream_url" not in body and "secret" not in response.content.decode()
     assert lecture.stream_url == STREAM
@@ -353,6 +356,9 @@ def test_retrieve_and_status_answer_a_linked_user(alice_client, alice):
         "progress": 42,
         "error_message": "",
         "updated_at": full.json()["updated_at"],
+        "transcript_status": "none",
+        "transcript_progress": 0,
+        "transcript_error": "",
     }
 
 

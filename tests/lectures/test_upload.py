@@ -118,6 +118,9 @@ def test_an_upload_is_staged_and_queued_with_202(upload, media, alice, course, s
         "created_at": lecture.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": lecture.updated_at.isoformat().replace("+00:00", "Z"),
         "completed_at": None,
+        "transcript_status": "none",
+        "transcript_progress": 0,
+        "transcript_error": "",
     }
     assert (lecture.source, lecture.stream_url) == ("upload", "")
     assert staged_keys(settings) == [lecture.upload_storage_key]

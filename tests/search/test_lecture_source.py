@@ -1,21 +1,14 @@
 """Lecture hits: transcript segments of lectures linked to the caller.
 
 The source reads ``lectures.TranscriptSegment`` (lecture, index, start, end, text and a
-``search_vector`` written with the text). Until that model exists, ``type=lecture`` finds
-nothing; these tests run the source against a stand-in model of the same shape, created in
-the test's own transaction, so the query is proven before the model lands.
+``search_vector`` written with the text, by ``TranscriptSegment.of``).
 """
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.postgres.search import SearchVectorField
-from django.db import connection, models
-from django.test.utils import isolate_apps
 
-from core.fulltext import vector_of
-from lectures.models import Lecture
-from search import sources
+from lectures.models import TranscriptSegment
 from tests.documents import pdfs
 from tests.factories import EnrollmentFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
@@ -25,38 +18,16 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def segments(monkeypatch):
-    """A stand-in for ``lectures.TranscriptSegment``, table and all, that the search uses."""
-    with isolate_apps("search"):
-
-        class SegmentStandIn(models.Model):
-            lecture = models.ForeignKey(Lecture, on_delete=models.CASCADE, related_name="+")
-            index = models.PositiveIntegerField()
-            start = models.FloatField()
-            end = models.FloatField()
-            text = models.TextField()
-            search_vector = SearchVectorField(null=True)
-
-            class Meta:
-                app_label = "search"
-                db_table = "search_test_segment_stand_in"
-
-            def __str__(self) -> str:
-                return self.text
-
-    with connection.schema_editor() as editor:
-        editor.create_model(SegmentStandIn)
-    monkeypatch.setattr(sources, "transcript_segment_model", lambda: SegmentStandIn)
+def segments():
+    """``segments(lecture, index, start, end, text)`` stores a transcript segment as the
+    transcript job and the captions import do."""
 
     def add(lecture, index: int, start: float, end: float, text: str):
-        return SegmentStandIn.objects.create(
-            lecture=lecture,
-            index=index,
-            start=start,
-            end=end,
-            text=text,
-            search_vector=vector_of(text),
+        segment = TranscriptSegment.of(
+            lecture_id=lecture.pk, index=index, start=start, end=end, text=text
         )
+        segment.save()
+        return segment
 
     return add
 

@@ -1,0 +1,144 @@
+"""The transcript of a lecture, its segments, and the provider's answer per chunk.
+
+The transcript's state is a row of its own (one per lecture, created when transcription
+is first asked for), not more columns on ``Lecture``: the transcript job claims and
+writes its own row, so it never races the audio job, the admin or a request that saves
+the lecture. No row means ``none``.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+
+from core.fulltext import clean_text, vector_of
+
+
+class TranscriptStatus(models.TextChoices):
+    NONE = "none"
+    QUEUED = "queued"
+    TRANSCRIBING = "transcribing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class TranscriptSource(models.TextChoices):
+    PROVIDER = "provider"
+    CAPTIONS = "captions"
+
+
+class Transcript(models.Model):
+    """Where a lecture's transcription stands; its text is in ``TranscriptSegment`` rows."""
+
+    Status = TranscriptStatus
+    Source = TranscriptSource
+    RUNNING = (Status.TRANSCRIBING,)
+    BUSY = (Status.QUEUED, Status.TRANSCRIBING)
+
+    lecture = models.OneToOneField(
+        "lectures.Lecture", primary_key=True, on_delete=models.CASCADE, related_name="transcript"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NONE)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.PROVIDER)
+    model = models.CharField(max_length=100, blank=True, help_text="The provider's model.")
+    language = models.CharField(max_length=32, blank=True)
+    segment_count = models.PositiveIntegerField(default=0)
+    attempt_count = models.PositiveIntegerField(
+        default=0, help_text="Times a worker started this transcript since it was last queued."
+    )
+    # The running job's claim (core.jobs): its writes are made only under this token.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="transcript_progress_at_most_100"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TranscriptStatus.values),
+                name="transcript_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="transcript_status_hb")]
+
+    def __str__(self) -> str:
+        return f"transcript of {self.lecture_id} ({self.status})"
+
+
+class TranscriptSegment(models.Model):
+    """One stretch of speech on the lecture's timeline (seconds from the audio's start)."""
+
+    lecture = models.ForeignKey(
+        "lectures.Lecture", on_delete=models.CASCADE, related_name="transcript_segments"
+    )
+    index = models.PositiveIntegerField(help_text="From 0, in time order.")
+    start = models.FloatField()
+    end = models.FloatField()
+    text = models.TextField()
+    # Written with the text, in the same statement (see ``of``); searched by ``search/``.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["lecture", "index"]
+        indexes = [GinIndex(fields=["search_vector"], name="transcript_segment_search")]
+        constraints = [
+            models.UniqueConstraint(fields=["lecture", "index"], name="unique_transcript_segment"),
+            models.CheckConstraint(
+                condition=models.Q(start__gte=0) & models.Q(end__gte=models.F("start")),
+                name="transcript_segment_times_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start:.2f}-{self.end:.2f} {self.text[:40]}"
+
+    @classmethod
+    def of(
+        cls, *, lecture_id, index: int, start: float, end: float, text: str
+    ) -> TranscriptSegment:
+        """A segment row whose text is cleaned for storage and whose search vector the
+        database computes from that same text as the row is inserted."""
+        text = clean_text(text)
+        return cls(
+            lecture_id=lecture_id,
+            index=index,
+            start=start,
+            end=end,
+            text=text,
+            search_vector=vector_of(text),
+        )
+
+
+class TranscriptChunk(models.Model):
+    """The provider's answer for one chunk of the audio, kept until the transcript is
+    complete so that a retry (or a worker taking over) sends only the chunks not done.
+
+    ``plan`` names how the audio was cut (chunk length, overlap, model, language): an
+    answer for another cut does not fit the merge and is sent again.
+    """
+
+    lecture = models.ForeignKey(
+        "lectures.Lecture", on_delete=models.CASCADE, related_name="transcript_chunks"
+    )
+    index = models.PositiveIntegerField()
+    plan = models.CharField(max_length=200)
+    offset_seconds = models.FloatField()
+    duration_seconds = models.FloatField()
+    answer = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["lecture", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["lecture", "index"], name="unique_transcript_chunk"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of {self.lecture_id}"

@@ -1,0 +1,74 @@
+"""Every transcript status change, in one place: the status, what it resets, its log line.
+
+As ``lectures.state`` for the audio: the services, the transcript job, the captions import
+and the commands all move a transcript through ``changes``/``move``. Each change logs one
+line on the lectures logger, ``transcript=<lecture id> from=… to=… key=value``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import timezone
+
+from lectures.transcripts.models import Transcript, TranscriptStatus
+
+logger = logging.getLogger("studybuddy.lectures")
+
+Status = TranscriptStatus
+
+
+def _implied(to: str) -> dict[str, Any]:
+    """What a move to ``to`` writes besides the status."""
+    no_claim = {"claim_token": None, "heartbeat_at": None}
+    return {
+        Status.NONE: {"progress": 0, "error_message": "", "completed_at": None, **no_claim},
+        Status.QUEUED: {"progress": 0, "error_message": "", "completed_at": None, **no_claim},
+        # The claim itself (token, heartbeat, attempt) is written by the job that claims.
+        Status.TRANSCRIBING: {"progress": 0, "error_message": ""},
+        Status.COMPLETED: {
+            "progress": 100,
+            "error_message": "",
+            "completed_at": timezone.now(),
+            **no_claim,
+        },
+        Status.FAILED: no_claim,
+    }[Status(to)]
+
+
+def changes(to: str, **fields: object) -> dict[str, Any]:
+    """The fields a move to ``to`` writes: the status, what it implies, then ``fields``."""
+    return {"status": to, **_implied(to), **fields}
+
+
+def move(
+    transcript: Transcript, to: str, fields: Mapping[str, object] | None = None, **details: object
+) -> None:
+    """Move a transcript the caller holds locked to ``to``, save it and log the change."""
+    previous = transcript.status if transcript.pk and not transcript._state.adding else None
+    for name, value in changes(to, **(fields or {})).items():
+        setattr(transcript, name, value)
+    transcript.save()
+    log_transition(transcript.lecture_id, previous, to, **details)
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    text = str(value)
+    if not text or any(c.isspace() or c in '"=' for c in text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+def log_transition(
+    lecture_id: uuid.UUID | str, old: str | None, new: str, **fields: object
+) -> None:
+    """Log ``old → new`` for a lecture's transcript; ``None`` fields are left out."""
+    details = "".join(
+        f" {key}={_value(value)}" for key, value in fields.items() if value is not None
+    )
+    logger.info("transcript=%s from=%s to=%s%s", lecture_id, old or "-", new, details)
