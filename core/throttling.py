@@ -74,13 +74,20 @@ class _BucketThrottle(SimpleRateThrottle):
 
 class ScopedUserRateThrottle(_BucketThrottle):
     """Every authenticated route, per user. A view names the scope of its actions in
-    ``throttle_scopes`` (``{"download": "lecture_requests"}``) or of all of them in
+    ``throttle_scopes`` (``{"download": "lecture_requests"}``, or ``{"transcript:post": …}``
+    for one method of an action that answers several) or of all of them in
     ``throttle_scope``; anything else counts against ``api``."""
 
     def scope_for(self, view: Any) -> str:
         scopes = getattr(view, "throttle_scopes", None) or {}
         action = getattr(view, "action", None)
-        return scopes.get(action) or getattr(view, "throttle_scope", None) or DEFAULT_SCOPE
+        method = getattr(getattr(view, "request", None), "method", "").lower()
+        return (
+            scopes.get(f"{action}:{method}")
+            or scopes.get(action)
+            or getattr(view, "throttle_scope", None)
+            or DEFAULT_SCOPE
+        )
 
     def identity(self, request: Request) -> str | None:
         user = request.user

@@ -126,7 +126,13 @@ _LIST_PARAMETERS = [
 class LectureViewSet(TranscriptActions, viewsets.GenericViewSet):
     serializer_class = LectureSerializer
     queryset = Lecture.objects.none()
-    throttle_scopes = {"download": "lecture_requests", "retry": "lecture_requests"}
+    throttle_scopes = {
+        "download": "lecture_requests",
+        "upload": "lecture_requests",
+        "retry": "lecture_requests",
+        # Asking for a transcription costs provider time; reading one does not.
+        "transcript:post": "transcriptions",
+    }
 
     def _lecture(self, request: Request, pk: str, *, admin_override: bool = False) -> Lecture:
         lecture = selectors.lecture_get_for_user(

@@ -65,6 +65,33 @@ def test_lecture_requests_and_retries_share_their_own_scope(alice, alice_client,
     assert alice_client.get("/api/lectures").status_code == 200  # the api scope is apart
 
 
+def test_recording_uploads_count_as_lecture_requests(alice, alice_client, rates):
+    rates(lecture_requests="1/hour")
+
+    first = alice_client.post("/api/lectures/upload", {}, format="multipart")
+    second = alice_client.post("/api/lectures/upload", {}, format="multipart")
+
+    assert (first.status_code, second.status_code) == (400, 429)
+    assert alice_client.post("/api/lectures/download", {}, format="json").status_code == 429
+
+
+def test_asking_for_transcriptions_has_its_own_scope_and_reading_them_does_not(
+    alice, alice_client, rates
+):
+    rates(transcriptions="1/hour")
+    lecture = LectureFactory()
+    LectureLinkFactory(user=alice, lecture=lecture)
+    transcript = f"/api/lectures/{lecture.id}/transcript"
+
+    first = alice_client.post(transcript)
+    second = alice_client.post(transcript)
+
+    assert first.status_code in (202, 409)
+    assert second.status_code == 429
+    assert second.json()["code"] == "throttled"
+    assert alice_client.get(transcript).status_code == 409  # not ready, and not throttled
+
+
 def test_document_uploads_have_their_own_scope(alice, alice_client, rates):
     rates(document_uploads="1/hour")
     EnrollmentFactory(user=alice)
