@@ -11,8 +11,8 @@ them). Generating the texts and their vectors takes about a minute and a half, s
 and the segments (text and ``tsvector``) are cached under ``var/bench/search/`` as
 PostgreSQL COPY files and loaded with COPY in the runs after; users, courses, documents,
 lectures, their transcripts and links (a few tens of thousands of rows) are inserted each
-run with the same ids. The segments' GIN index is dropped during the load and built again after it
-(faster than growing it row by row).
+run with the same ids. The GIN indexes of the pages and the segments are dropped during
+the load and built again after it (faster than growing them row by row).
 """
 
 from __future__ import annotations
@@ -241,6 +241,7 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
             "document_id, owner_id, number, text, search_vector",
             lambda: _generate(cursor, [(d.id, d.owner_id) for d in documents], config),
             "pages",
+            gin_index="document_page_search",
         )
         timings |= _cached(
             cursor,
