@@ -10,7 +10,7 @@ import pytest
 
 from lectures.models import TranscriptSegment
 from tests.documents import pdfs
-from tests.factories import EnrollmentFactory
+from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
 from tests.text.helpers import extracted
 
@@ -87,3 +87,29 @@ def test_an_unlinked_users_search_never_sees_the_lecture(bob, bob_client, alice,
 
     for params in ({}, {"type": "lecture"}, {"course_id": str(course.id)}):
         assert search(bob_client, "private", **params)["count"] == 0
+
+
+def captions(*lines: str) -> bytes:
+    cues = "".join(
+        f"00:00:{i:02d}.000 --> 00:00:{i + 1:02d}.000\n{line}\n\n" for i, line in enumerate(lines)
+    )
+    return f"WEBVTT\n\n{cues}".encode()
+
+
+def test_a_replaced_transcript_is_found_by_its_new_words_and_not_its_old_ones(client_for):
+    admin = UserFactory(is_staff=True)  # an API admin may replace a completed transcript
+    lecture = LectureFactory(course=EnrollmentFactory(user=admin).course, status="completed")
+    LectureLinkFactory(user=admin, lecture=lecture)
+    client = client_for(admin)
+    transcript = f"/api/lectures/{lecture.id}/transcript"
+    first = client.put(transcript, captions("Gaussian elimination"), content_type="text/vtt")
+    assert first.status_code == 200
+    assert search(client, "gaussian")["count"] == 1
+
+    second = client.put(transcript, captions("Fourier transforms"), content_type="text/vtt")
+
+    assert second.status_code == 200
+    assert search(client, "gaussian")["count"] == 0
+    assert [hit["snippet"] for hit in search(client, "fourier")["results"]] == [
+        "<mark>Fourier</mark> transforms"
+    ]
