@@ -69,7 +69,7 @@ def lecture_status_for_user(*, user: User, lecture_id: uuid.UUID) -> dict[str, A
         "progress": progress,
         "error_message": error_message,
         "updated_at": updated_at,
-        "transcript_status": TranscriptStatus.NONE if t_status is None else t_status,
+        "transcript_status": TranscriptStatus.NONE.value if t_status is None else t_status,
         "transcript_progress": t_progress or 0,
         "transcript_error": t_error or "",
     }
