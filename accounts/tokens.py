@@ -8,11 +8,13 @@ safe to show: "invalid token" or "token expired".
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,6 +191,8 @@ def jwks_cache() -> JwksCache:
 @receiver(setting_changed)
 def _reset_caches(*, setting: str, **kwargs: Any) -> None:
     global _jwks_cache, _dev_private_key
+    if setting.startswith(("CLERK_", "DEV_AUTH")):
+        _verified_tokens.clear()
     if setting.startswith("CLERK_"):
         _jwks_cache = None
     if setting.startswith("DEV_AUTH"):
@@ -226,10 +230,72 @@ def is_valid_subject(sub: object) -> bool:
     return isinstance(sub, str) and 0 < len(sub) <= CLERK_ID_MAX_LENGTH and sub.isprintable()
 
 
+class VerifiedTokens:
+    """Session tokens this process verified in full, with their claims, until their ``exp``.
+
+    A client polling a route sends the same token many times; its signature, issuer,
+    parties and times were checked the first time and cannot change before it expires, so
+    a second RS256 verification proves nothing new. Keyed by the whole token, signature
+    included: a token that differs in any byte is verified afresh, and only tokens that
+    passed are ever put in. An entry is not used past the token's ``exp`` (the full check,
+    with its leeway, decides from then on), a setting of the checks changing clears all of
+    them, and the least recently used entries go past ``max_entries``. What can change
+    during a token's life (the user deleted or deactivated) is checked by the caller on
+    every request, not here.
+    """
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                return None
+            if entry[0] <= time.time():
+                del self._entries[token]
+                return None
+            self._entries.move_to_end(token)
+        # A copy: nothing a request does to its claims reaches the next request.
+        return copy.deepcopy(entry[1])
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        expires = claims.get("exp")
+        if not isinstance(expires, int | float) or isinstance(expires, bool):
+            return
+        with self._lock:
+            self._entries[token] = (float(expires), copy.deepcopy(claims))
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_verified_tokens = VerifiedTokens()
+
+
 def verify_session_token(token: str) -> dict[str, Any]:
     """The claims of a valid Clerk session token, or ``TokenError``."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise TokenError()
+    claims = _verified_tokens.get(token)
+    if claims is not None:
+        return claims
+    claims = _verify(token)
+    _verified_tokens.put(token, claims)
+    return claims
+
+
+def _verify(token: str) -> dict[str, Any]:
+    """The full check of a token: signature, algorithm, key, issuer, times and claims."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:

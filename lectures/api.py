@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -62,6 +64,20 @@ class LectureStatusSerializer(serializers.Serializer):
     transcript_status = serializers.ChoiceField(choices=TranscriptStatus.choices, read_only=True)
     transcript_progress = serializers.IntegerField(read_only=True)
     transcript_error = serializers.CharField(read_only=True)
+
+
+_UPDATED_AT = serializers.DateTimeField(read_only=True)
+
+
+def lecture_status_representation(lecture: dict[str, Any]) -> dict[str, Any]:
+    """What ``LectureStatusSerializer`` gives for the selector's dict (it stays the route's
+    schema), without instantiating it: a serializer deep-copies its declared fields on every
+    use, a sixth of this polled route's time. The other fields are already plain values."""
+    return {
+        **lecture,
+        "id": str(lecture["id"]),
+        "updated_at": _UPDATED_AT.to_representation(lecture["updated_at"]),
+    }
 
 
 class LectureDownloadSerializer(serializers.Serializer):
@@ -220,7 +236,7 @@ class LectureViewSet(TranscriptActions, viewsets.GenericViewSet):
         lecture = selectors.lecture_status_for_user(user=request.user, lecture_id=uuid_or_404(pk))
         if lecture is None:
             raise ObjectNotFound()
-        return Response(LectureStatusSerializer(lecture).data)
+        return Response(lecture_status_representation(lecture))
 
     @extend_schema(
         summary="The lecture's audio (.m4a)",

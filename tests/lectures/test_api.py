@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import uuid
 
@@ -360,6 +361,29 @@ def test_retrieve_and_status_answer_a_linked_user(alice_client, alice):
         "transcript_progress": 0,
         "transcript_error": "",
     }
+
+
+@pytest.mark.parametrize("transcript", [None, ("failed", 40, "HTTP 500")])
+def test_the_status_route_answers_what_its_declared_serializer_gives(alice, transcript):
+    """The route renders the selector's dict itself; the serializer is its schema."""
+    from lectures import selectors
+    from lectures.api import LectureStatusSerializer, lecture_status_representation
+    from lectures.transcripts.models import Transcript
+
+    lecture = LectureLinkFactory(
+        user=alice, lecture=LectureFactory(status="failed", progress=7, error_message="gone")
+    ).lecture
+    if transcript:
+        status, progress, error = transcript
+        Transcript.objects.create(
+            lecture=lecture, status=status, progress=progress, error_message=error
+        )
+    row = selectors.lecture_status_for_user(user=alice, lecture_id=lecture.id)
+
+    assert lecture_status_representation(row) == LectureStatusSerializer(row).data
+    # A naive time (the embedded SQLite's) is UTC, as the serializer reads it.
+    naive = {**row, "updated_at": timezone.make_naive(row["updated_at"], datetime.UTC)}
+    assert lecture_status_representation(naive) == LectureStatusSerializer(naive).data
 
 
 @pytest.mark.parametrize(

@@ -52,3 +52,12 @@ def test_past_max_entries_the_oldest_are_culled_when_the_table_is_counted(monkey
         cursor.execute("SELECT COUNT(*) FROM studybuddy_cache")
         assert cursor.fetchone()[0] <= 11
     assert cache.get("key-29") == 29
+
+
+def test_the_cache_table_is_unlogged_so_a_write_waits_for_no_wal_flush(settings):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpersistence FROM pg_class WHERE oid = %s::regclass",
+            [settings.DATABASE_CACHE_TABLE],
+        )
+        assert cursor.fetchone()[0] == "u"
