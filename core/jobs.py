@@ -30,7 +30,7 @@ status change is written and logged (the app's state module), and implements ``w
         name = "document"
         waiting, running, first_step, failed = ("pending",), ("extracting",), "extracting", "failed"
         status_field, error_field = "text_status", "text_error"  # and the claim's own fields
-        stale_seconds, heartbeat_seconds, max_attempts = 300, 30, 3
+        stale_setting = "DOCUMENT_TEXT_STALE_SECONDS"  # and heartbeat_, attempts_setting
 
         def changes(self, to, **fields):  # the app's state module: what a status implies
             return state.text_changes(to, **fields)
@@ -62,6 +62,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import (
     InterfaceError,
     OperationalError,
@@ -99,7 +100,7 @@ class Job:
     """One run of a kind of job on one claimed row. Subclass it per kind of job.
 
     A subclass sets the class attributes below and implements ``work``, ``changes`` and
-    ``log``; it may override ``failure_reason``, ``discard`` and ``scratch_root``.
+    ``log``; it may override ``failure_reason`` and ``discard``.
     """
 
     model: ClassVar[type[models.Model]]
@@ -119,10 +120,26 @@ class Job:
     # Stored for an unexpected error: its details are for the log, not for the user.
     crash_message: ClassVar[str] = "internal error"
     logger: ClassVar[logging.Logger] = logging.getLogger(__name__)
-    # Limits, read when used: a subclass may make them properties over its settings.
-    stale_seconds: float  # a running row whose heartbeat is older may be taken over
-    heartbeat_seconds: float
-    max_attempts: int  # runs started since the row was last queued
+    # The limits, named by the settings that hold them and read when used (so a deployment
+    # or a test may change them): how old a running row's heartbeat may get before the row
+    # may be taken over, how often the heartbeat is written, how many runs may start since
+    # the row was last queued, and where scratch directories go (unset: the system's).
+    stale_setting: ClassVar[str]
+    heartbeat_setting: ClassVar[str]
+    attempts_setting: ClassVar[str]
+    scratch_setting: ClassVar[str | None] = None
+
+    @property
+    def stale_seconds(self) -> float:
+        return getattr(settings, self.stale_setting)
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        return getattr(settings, self.heartbeat_setting)
+
+    @property
+    def max_attempts(self) -> int:
+        return getattr(settings, self.attempts_setting)
 
     # --- What a subclass provides -------------------------------------------------------
 
@@ -149,7 +166,7 @@ class Job:
     @classmethod
     def scratch_root(cls) -> str | None:
         """Where scratch directories go (``None``: the system's temporary directory)."""
-        return None
+        return getattr(settings, cls.scratch_setting) if cls.scratch_setting else None
 
     # --- Running ------------------------------------------------------------------------
 

@@ -266,21 +266,10 @@ class TextJob(Job):
     crash_message = "internal error while reading the PDF's text"
     logger = logger
 
-    @property
-    def stale_seconds(self) -> float:
-        return settings.DOCUMENT_TEXT_STALE_SECONDS
-
-    @property
-    def heartbeat_seconds(self) -> float:
-        return settings.DOCUMENT_TEXT_HEARTBEAT_SECONDS
-
-    @property
-    def max_attempts(self) -> int:
-        return settings.DOCUMENT_TEXT_MAX_ATTEMPTS
-
-    @classmethod
-    def scratch_root(cls) -> str | None:
-        return settings.DOWNLOAD_TEMP_DIR
+    stale_setting = "DOCUMENT_TEXT_STALE_SECONDS"
+    heartbeat_setting = "DOCUMENT_TEXT_HEARTBEAT_SECONDS"
+    attempts_setting = "DOCUMENT_TEXT_MAX_ATTEMPTS"
+    scratch_setting = "DOWNLOAD_TEMP_DIR"
 
     def changes(self, to: str, **fields: object) -> dict[str, Any]:
         return text_changes(to, **fields)

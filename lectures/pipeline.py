@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from core.jobs import Job, Outcome
@@ -94,21 +93,10 @@ class AudioJob(Job):
 
     stored_key = ""  # set once the audio may be in storage, for ``discard``
 
-    @property
-    def stale_seconds(self) -> float:
-        return settings.LECTURE_STALE_SECONDS
-
-    @property
-    def heartbeat_seconds(self) -> float:
-        return settings.LECTURE_HEARTBEAT_SECONDS
-
-    @property
-    def max_attempts(self) -> int:
-        return settings.LECTURE_MAX_ATTEMPTS
-
-    @classmethod
-    def scratch_root(cls) -> str | None:
-        return settings.DOWNLOAD_TEMP_DIR
+    stale_setting = "LECTURE_STALE_SECONDS"
+    heartbeat_setting = "LECTURE_HEARTBEAT_SECONDS"
+    attempts_setting = "LECTURE_MAX_ATTEMPTS"
+    scratch_setting = "DOWNLOAD_TEMP_DIR"
 
     def changes(self, to: str, **fields: object) -> dict[str, Any]:
         return state.changes(to, **fields)

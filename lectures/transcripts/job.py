@@ -97,21 +97,10 @@ class TranscriptJob(Job):
     crash_message = "internal error while transcribing"
     logger = logging.getLogger("studybuddy.lectures")
 
-    @property
-    def stale_seconds(self) -> float:
-        return settings.LECTURE_STALE_SECONDS
-
-    @property
-    def heartbeat_seconds(self) -> float:
-        return settings.LECTURE_HEARTBEAT_SECONDS
-
-    @property
-    def max_attempts(self) -> int:
-        return settings.TRANSCRIPTION_MAX_ATTEMPTS
-
-    @classmethod
-    def scratch_root(cls) -> str | None:
-        return settings.DOWNLOAD_TEMP_DIR
+    stale_setting = "LECTURE_STALE_SECONDS"
+    heartbeat_setting = "LECTURE_HEARTBEAT_SECONDS"
+    attempts_setting = "TRANSCRIPTION_MAX_ATTEMPTS"
+    scratch_setting = "DOWNLOAD_TEMP_DIR"
 
     def changes(self, to: str, **fields: object) -> dict[str, Any]:
         return state.changes(to, **fields)
