@@ -3,7 +3,7 @@ and a retry for those that failed."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.commands import uuid_argument
+from core.commands import batch_summary, uuid_argument
 from documents import selectors, services
 from documents.models import TextStatus
 from documents.text import document_extract_text
@@ -75,16 +75,12 @@ class Command(BaseCommand):
             else:
                 counts["failed"] += 1
                 self.stdout.write(f"{line}: {document.text_status} ({document.text_error})")
-        self.stdout.write(self._summary(total, counts, dry_run=dry_run, wait=wait))
+        self.stdout.write(
+            batch_summary(
+                total, counts, things="document(s)", would="extracted", dry_run=dry_run, wait=wait
+            )
+        )
         if unknown:
             raise CommandError(f"{len(unknown)} document(s) named with --document do not exist")
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} document(s) failed")
-
-    @staticmethod
-    def _summary(total: int, counts: dict[str, int], *, dry_run: bool, wait: bool) -> str:
-        if dry_run:
-            return f"{total} document(s) would be extracted (dry run: nothing changed)"
-        done = ["completed", "failed"] if wait else ["queued"]
-        parts = [f"{counts[name]} {name}" for name in [*done, "skipped"]]
-        return f"{total} document(s): " + ", ".join(parts)

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.commands import date_argument, uuid_argument
+from core.commands import batch_summary, date_argument, uuid_argument
 from lectures import selectors, services
 from lectures.models import Lecture
 from lectures.pipeline import lecture_process
@@ -73,16 +73,17 @@ class Command(BaseCommand):
             counts[outcome] += 1
             detail = "" if outcome == "completed" else f" ({lecture.error_message})"
             self.stdout.write(f"{line}: {lecture.status}{detail}")
-        self.stdout.write(self._summary(total, counts, dry_run=dry_run, wait=wait))
+        self.stdout.write(
+            batch_summary(
+                total,
+                counts,
+                things="failed lecture(s)",
+                would="retried",
+                dry_run=dry_run,
+                wait=wait,
+            )
+        )
         if missing:
             raise CommandError(f"{len(missing)} lecture(s) named with --lecture are not failed")
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} lecture(s) failed again")
-
-    @staticmethod
-    def _summary(total: int, counts: dict[str, int], *, dry_run: bool, wait: bool) -> str:
-        if dry_run:
-            return f"{total} failed lecture(s) would be retried (dry run: nothing changed)"
-        done = ["completed", "failed"] if wait else ["queued"]
-        parts = [f"{counts[name]} {name}" for name in [*done, "skipped"]]
-        return f"{total} failed lecture(s): " + ", ".join(parts)

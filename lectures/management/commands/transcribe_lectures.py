@@ -4,7 +4,7 @@ completed before transcription was turned on, and a retry for failed transcripts
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core.commands import uuid_argument
+from core.commands import batch_summary, uuid_argument
 from lectures.transcripts import selectors, services
 from lectures.transcripts.job import transcript_process
 from lectures.transcripts.models import Transcript, TranscriptStatus
@@ -87,19 +87,15 @@ class Command(BaseCommand):
                 else f" ({transcript.error_message})"
             )
             self.stdout.write(f"{line}: {transcript.status}{detail}")
-        self.stdout.write(self._summary(total, counts, dry_run=dry_run, wait=wait))
+        self.stdout.write(
+            batch_summary(
+                total, counts, things="lecture(s)", would="transcribed", dry_run=dry_run, wait=wait
+            )
+        )
         if unknown:
             raise CommandError(f"{len(unknown)} lecture(s) named with --lecture were not found")
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} transcript(s) failed")
-
-    @staticmethod
-    def _summary(total: int, counts: dict[str, int], *, dry_run: bool, wait: bool) -> str:
-        if dry_run:
-            return f"{total} lecture(s) would be transcribed (dry run: nothing changed)"
-        done = ["completed", "failed"] if wait else ["queued"]
-        parts = [f"{counts[name]} {name}" for name in [*done, "skipped"]]
-        return f"{total} lecture(s): " + ", ".join(parts)
 
 
 def _status(lecture) -> str:
