@@ -483,3 +483,33 @@ def test_purge_orphans_keeps_a_waiting_upload_and_removes_one_left_by_a_reaped_l
     assert audit.orphans == [reaped.upload_storage_key]
     assert waiting.upload_storage_key not in audit.orphans
     assert audit.missing == []
+
+
+def test_an_upload_past_the_active_download_cap_is_429_and_nothing_is_stored(
+    upload, media, alice, course, settings, upload_tmp
+):
+    settings.USER_ACTIVE_DOWNLOADS = 1
+    running = LectureFactory(course=course, created_by=alice, status=Lecture.Status.DOWNLOADING)
+
+    response = upload(media.h264_aac)
+
+    assert response.status_code == 429
+    assert response.json()["code"] == "too_many_active_downloads"
+    assert list(Lecture.objects.values_list("pk", flat=True)) == [running.pk]
+    assert staged_keys(settings) == []
+    assert list(upload_tmp.iterdir()) == []
+    assert queued_jobs() == []
+
+
+def test_an_upload_joining_an_existing_lecture_is_allowed_at_the_cap(
+    upload, media, alice, bob, course, settings
+):
+    settings.USER_ACTIVE_DOWNLOADS = 1
+    LectureFactory(course=course, created_by=alice, status=Lecture.Status.DOWNLOADING)
+    theirs = LectureFactory(course=course, created_by=bob, panopto_session_id=SESSION)
+
+    response = upload(media.h264_aac, panopto_url=VIEWER)
+
+    assert response.status_code == 200
+    assert response.json()["id"] == str(theirs.id)
+    assert staged_keys(settings) == []
