@@ -9,6 +9,7 @@ an HLS playlist content type raises :class:`PlaylistAnswer` so the caller fetche
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,9 +27,13 @@ from lectures.fetch.progress import DownloadResult, Progress
 from lectures.fetch.retry import with_retries
 from lectures.fetch.transport import READ_FAILURES, GuardedSession, open_url
 
-__all__ = ["FileDownload", "PlaylistAnswer"]
+__all__ = ["FileDownload", "Opened", "PlaylistAnswer"]
 
 _CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$", re.IGNORECASE)
+
+
+# A response already received, and the URL it came from after redirects.
+Opened = tuple[httpx.Response, str]
 
 
 class PlaylistAnswer(Exception):
@@ -45,13 +50,18 @@ class FileDownload:
         self._total: int | None = None
         self._validator: str | None = None
         self._content_type = ""
+        self._used_opened = False
 
-    def run(self, url: str, dest: Path) -> DownloadResult:
-        """Fetch ``url`` into ``dest``; raises :class:`PlaylistAnswer` for a playlist."""
+    def run(self, url: str, dest: Path, opened: Opened | None = None) -> DownloadResult:
+        """Fetch ``url`` into ``dest``; raises :class:`PlaylistAnswer` for a playlist.
+
+        ``opened``: the answer to a request the caller already sent for the whole file
+        (``Range: bytes=0-`` or none), read as the first attempt instead of a new request.
+        """
         with open(dest, "wb") as out:
-            return with_retries(self._policy, lambda: self._attempt(url, out))
+            return with_retries(self._policy, lambda: self._attempt(url, out, opened))
 
-    def _attempt(self, url: str, out: BinaryIO) -> DownloadResult:
+    def _attempt(self, url: str, out: BinaryIO, opened: Opened | None) -> DownloadResult:
         offset = out.tell()
         headers: dict[str, str] = {}
         if offset:
@@ -59,7 +69,12 @@ class FileDownload:
             if self._validator:
                 # Only resume the same representation; a changed file answers 200 instead.
                 headers["If-Range"] = self._validator
-        with open_url(self._client, url, self._policy, headers) as (response, final_url):
+        first = opened is not None and not self._used_opened
+        self._used_opened = self._used_opened or first
+        answer = (
+            nullcontext(opened) if first else open_url(self._client, url, self._policy, headers)
+        )
+        with answer as (response, final_url):
             host = display_host(final_url)
             content_type = media_type(response)
             if is_playlist_type(content_type) and not offset:

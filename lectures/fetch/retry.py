@@ -7,13 +7,13 @@ pass through at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from lectures.fetch.errors import TransientSourceError
 from lectures.fetch.guard import SourcePolicy
 
-__all__ = ["backoff_delay", "with_retries"]
+__all__ = ["backoff_delay", "retried_chunks", "with_retries"]
 
 T = TypeVar("T")
 
@@ -26,22 +26,49 @@ def backoff_delay(policy: SourcePolicy, failures: int, error: TransientSourceErr
     return delay
 
 
-def with_retries(policy: SourcePolicy, attempt: Callable[[], T]) -> T:
-    """Run ``attempt`` and return its result, retrying on :class:`TransientSourceError`.
+class _Budget:
+    """Consecutive failures and resumes so far. A failure that moved the fetch forward
+    resets the count of consecutive failures: a long download may drop several times and
+    still finish; ``max_resumes`` bounds those."""
 
-    An error with ``made_progress`` resets the count of consecutive failures: a long
-    download may drop several times and still finish; ``max_resumes`` bounds those.
-    """
-    failures = 0
-    resumes = 0
+    def __init__(self, policy: SourcePolicy) -> None:
+        self._policy = policy
+        self._failures = 0
+        self._resumes = 0
+
+    def wait_or_raise(self, error: TransientSourceError, *, made_progress: bool) -> None:
+        """Sleep before the next attempt, or raise ``error`` when the budget is spent."""
+        if made_progress:
+            self._failures, self._resumes = 1, self._resumes + 1
+        else:
+            self._failures += 1
+        policy = self._policy
+        if self._failures > policy.max_retries or self._resumes > policy.max_resumes:
+            raise error
+        time.sleep(backoff_delay(policy, self._failures, error))
+
+
+def with_retries(policy: SourcePolicy, attempt: Callable[[], T]) -> T:
+    """Run ``attempt`` and return its result, retrying on :class:`TransientSourceError`."""
+    budget = _Budget(policy)
     while True:
         try:
             return attempt()
         except TransientSourceError as error:
-            if error.made_progress:
-                failures, resumes = 1, resumes + 1
-            else:
-                failures += 1
-            if failures > policy.max_retries or resumes > policy.max_resumes:
-                raise
-            time.sleep(backoff_delay(policy, failures, error))
+            budget.wait_or_raise(error, made_progress=error.made_progress)
+
+
+def retried_chunks(policy: SourcePolicy, attempt: Callable[[], Iterator[bytes]]) -> Iterator[bytes]:
+    """:func:`with_retries` for a stream: each call of ``attempt`` yields the bytes from
+    where the previous one stopped (it keeps its own position). An attempt that yielded
+    anything before it failed made progress."""
+    budget = _Budget(policy)
+    while True:
+        moved = False
+        try:
+            for chunk in attempt():
+                moved = True
+                yield chunk
+            return
+        except TransientSourceError as error:
+            budget.wait_or_raise(error, made_progress=moved or error.made_progress)

@@ -1,13 +1,14 @@
 """Where a lecture's recording comes from, as the audio job sees it.
 
 The job asks its source for the recording: as a file object read while it downloads
-(``streamed``, where the source can: HLS through the built-in downloader), or else as a
-local scratch file (``fetch``). A :class:`StreamURL` downloads it (the built-in
-downloader, or the optional package); a :class:`StagedUpload` reads a file a student
-uploaded, through the storage API (the web process that received it may run on another
-machine than the worker), and checks that it is media with an audio track, so an upload
-fails with the same messages as a download. Extraction does not care which: one pipeline,
-two sources. ``release`` drops what a source keeps once the job has ended for good.
+(``streamed``, where the source can: a URL through the built-in downloader, HLS or a
+direct file), or else as a local scratch file (``fetch``). A :class:`StreamURL`
+downloads it (the built-in downloader, or the optional package); a
+:class:`StagedUpload` reads a file a student uploaded, through the storage API (the web
+process that received it may run on another machine than the worker), and checks that
+it is media with an audio track, so an upload fails with the same messages as a
+download. Extraction does not care which: one pipeline, two sources. ``release`` drops
+what a source keeps once the job has ended for good.
 """
 
 from __future__ import annotations
@@ -31,10 +32,9 @@ from lectures.fetch.errors import (
     TransientSourceError,
 )
 from lectures.fetch.guard import SourcePolicy
-from lectures.fetch.media import looks_like_hls
 from lectures.fetch.panoptodownloader import fetch_with_panoptodownloader
 from lectures.fetch.progress import ProgressCallback
-from lectures.fetch.stream import StreamedRecording, stream_hls
+from lectures.fetch.ranged import Recording, stream_recording
 
 __all__ = [
     "RecordingSource",
@@ -82,9 +82,9 @@ class RecordingSource(ABC):
 
     def streamed(
         self, scratch: Path, progress: ProgressCallback
-    ) -> AbstractContextManager[StreamedRecording] | None:
+    ) -> AbstractContextManager[Recording] | None:
         """The recording as a file object read while it downloads, when this source can do
-        that (HLS through the built-in downloader); ``None``: ``fetch`` it first."""
+        that (a URL through the built-in downloader); ``None``: ``fetch`` it first."""
         return None
 
 
@@ -102,10 +102,10 @@ class StreamURL(RecordingSource):
 
     def streamed(
         self, scratch: Path, progress: ProgressCallback
-    ) -> AbstractContextManager[StreamedRecording] | None:
-        if settings.LECTURE_DOWNLOADER != "builtin" or not looks_like_hls(self.url):
+    ) -> AbstractContextManager[Recording] | None:
+        if settings.LECTURE_DOWNLOADER != "builtin":
             return None
-        return stream_hls(self.url, scratch, source_policy(), progress)
+        return stream_recording(self.url, scratch, source_policy(), progress)
 
 
 @dataclass(frozen=True)

@@ -31,15 +31,25 @@ _END = object()
 
 
 class StreamedRecording:
-    """A file object over chunks a producer thread fetches; ``read`` blocks for the next."""
+    """A file object over chunks a producer thread fetches; ``read`` blocks for the next.
 
-    def __init__(self, chunks: Callable[[], Iterator[bytes]], progress: ProgressCallback) -> None:
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=_QUEUE_CHUNKS)
+    At most ``ahead`` chunks wait in the queue: memory stays flat whatever the length.
+    """
+
+    def __init__(
+        self,
+        chunks: Callable[[], Iterator[bytes]],
+        progress: ProgressCallback | None = None,
+        *,
+        ahead: int = _QUEUE_CHUNKS,
+    ) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=ahead)
         self._stop = threading.Event()
         self._progress = progress
         self._fraction = 0.0
         self._reported = -1.0
-        self._buffer = b""
+        self._chunk = b""
+        self._at = 0  # where the next read starts in ``_chunk``
         self._done = False
         self.bytes_read = 0
         self._thread = threading.Thread(
@@ -80,26 +90,56 @@ class StreamedRecording:
         return self
 
     def read(self, size: int = -1) -> bytes:
-        while not self._done and (size < 0 or len(self._buffer) < size):
-            item = self._queue.get()
-            if item is _END:
-                self._done = True
-            elif isinstance(item, BaseException):
-                self._done = True
-                raise item
-            else:
-                self._buffer += item  # type: ignore[operator]
+        parts: list[bytes] = []
+        wanted = size if size >= 0 else None
+        while wanted is None or wanted > 0:
+            if self._at >= len(self._chunk) and not self._next_chunk():
+                break
+            end = len(self._chunk) if wanted is None else min(len(self._chunk), self._at + wanted)
+            # A whole chunk is handed on as it is; a part of one is copied once.
+            part = (
+                self._chunk
+                if self._at == 0 and end == len(self._chunk)
+                else self._chunk[self._at : end]
+            )
+            self._at = end
+            parts.append(part)
+            if wanted is not None:
+                wanted -= len(part)
         self._report()
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         self.bytes_read += len(data)
         return data
 
+    def skip(self, size: int) -> int:
+        """Move ``size`` bytes on without copying them; returns how many there were."""
+        skipped = 0
+        while skipped < size:
+            if self._at >= len(self._chunk) and not self._next_chunk():
+                break
+            step = min(len(self._chunk) - self._at, size - skipped)
+            self._at += step
+            skipped += step
+        self.bytes_read += skipped
+        return skipped
+
+    def _next_chunk(self) -> bool:
+        """Wait for the next chunk; ``False`` at the end; the producer's error is raised."""
+        if self._done:
+            return False
+        item = self._queue.get()
+        if item is _END:
+            self._done = True
+            return False
+        if isinstance(item, BaseException):
+            self._done = True
+            raise item
+        self._chunk, self._at = item, 0  # type: ignore[assignment]
+        return True
+
     def _report(self) -> None:
         fraction = self._fraction
-        if fraction > self._reported:
+        if self._progress is not None and fraction > self._reported:
             self._reported = fraction
             self._progress(fraction)
 

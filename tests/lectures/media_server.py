@@ -184,6 +184,11 @@ class MediaServer:
         with self._server._count_lock:
             return sum(n for path, n in self._server.bytes_sent.items() if path.startswith(prefix))
 
+    def bytes_sent_on(self, url: str) -> int:
+        """Body bytes a route (by its URL) has sent so far, where its behaviour counts them."""
+        with self._server._count_lock:
+            return self._server.bytes_sent.get(urlsplit(url).path, 0)
+
     def reset_byte_counts(self) -> None:
         with self._server._count_lock:
             self._server.bytes_sent.clear()
@@ -350,5 +355,62 @@ def drip(length: int, *, every: float) -> Behaviour:
                 time.sleep(every)
         except OSError:
             return
+
+    return behaviour
+
+
+def _asked_range(handler: Handler, size: int, etag: str) -> int | None:
+    """Where the asked range starts (RFC 9110 14.2), or ``None`` for the whole file: no
+    ``Range``, or an ``If-Range`` naming another version than ``etag`` (13.1.5)."""
+    match = re.fullmatch(r"bytes=(\d+)-", handler.headers.get("Range", ""))
+    if not match or int(match.group(1)) >= size:
+        return None
+    if_range = handler.headers.get("If-Range")
+    if if_range is not None and if_range != etag:
+        return None
+    return int(match.group(1))
+
+
+def ranged(
+    path: Path,
+    *,
+    drop_first_after: int | None = None,
+    etag_after_first: str = '"v1"',
+    wrong_range_after_first: bool = False,
+) -> Behaviour:
+    """Serve the file with ``Range`` (ETag ``"v1"``), misbehaving on demand: the first
+    answer drops the connection after ``drop_first_after`` bytes; later answers carry
+    ``etag_after_first`` (a file replaced meanwhile: an ``If-Range`` for ``"v1"`` then gets
+    the whole new file, 200) or start at the wrong offset."""
+
+    def behaviour(handler: Handler, route: Route) -> None:
+        data = path.read_bytes()
+        first = route.requests == 1
+        etag = '"v1"' if first else etag_after_first
+        start = _asked_range(handler, len(data), etag)
+        if not first and wrong_range_after_first and start is not None:
+            start = 0  # answers bytes 0- whatever was asked
+        body = data if start is None else data[start:]
+        handler.send_response(200 if start is None else 206)
+        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("ETag", etag)
+        handler.send_header("Accept-Ranges", "bytes")
+        if start is not None:
+            handler.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        handler.end_headers()
+        if first and drop_first_after is not None:
+            handler.wfile.write(body[:drop_first_after])
+            handler.wfile.flush()
+            handler.close_connection = True
+            return
+        # In blocks, each counted once written: a reader that moves elsewhere hangs up.
+        try:
+            for offset in range(0, len(body), 64 * 1024):
+                block = body[offset : offset + 64 * 1024]
+                handler.wfile.write(block)
+                handler.server.count_bytes(urlsplit(handler.path).path, len(block))
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True
 
     return behaviour
