@@ -23,7 +23,7 @@ from tests.e2e.conftest import wait_for
 from tests.factories import CourseFactory, UserFactory
 from tests.lectures.factories import LectureFactory
 from tests.lectures.media import audio_packet_payloads
-from tests.lectures.media_server import drop_first, throttled
+from tests.lectures.media_server import always, drop_first, throttled
 
 pytestmark = pytest.mark.e2e
 
@@ -178,6 +178,22 @@ def tiny_scratch_disk(lecture_settings, tmp_path, media):
     lecture_settings.DOWNLOAD_TEMP_DIR = str(mount_point)
     yield mount_point
     subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_a_full_disk_while_downloading_whole_fails_the_lecture_and_leaves_no_files(
+    lecture_settings, tiny_scratch_disk, media, media_server
+):
+    # A server without ranges: the recording is downloaded whole into the scratch disk.
+    url, _ = media_server.route(always(200, media.h264_aac.read_bytes(), "video/mp4"))
+    lecture = LectureFactory(stream_url=url)
+
+    outcome = lecture_process(lecture_id=lecture.id)
+
+    lecture.refresh_from_db()
+    assert (outcome, lecture.status) == ("failed", "failed")
+    assert lecture.error_message == "not enough disk space for the recording; retry later"
+    assert lecture.audio_storage_key == ""
+    assert list(tiny_scratch_disk.iterdir()) == []
 
 
 def test_a_full_disk_while_extracting_fails_the_lecture_and_leaves_no_files(
