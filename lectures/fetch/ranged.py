@@ -118,8 +118,8 @@ class RangedRecording(io.RawIOBase):
         if size <= 0:
             return b""
         run = self._run_at(self._pos)
-        data = run.read(size)
-        if len(data) < size:  # the run ended before its range did: a server's fault
+        data = run.read(size)  # fewer bytes when a network chunk ends first
+        if not data:  # the run ended before the file did: the server's fault
             raise UnsupportedSource(f"{display_host(self._url)} ended the recording early")
         self._pos += len(data)
         self._run_pos = self._pos

@@ -90,24 +90,24 @@ class StreamedRecording:
         return self
 
     def read(self, size: int = -1) -> bytes:
-        parts: list[bytes] = []
-        wanted = size if size >= 0 else None
-        while wanted is None or wanted > 0:
-            if self._at >= len(self._chunk) and not self._next_chunk():
-                break
-            end = len(self._chunk) if wanted is None else min(len(self._chunk), self._at + wanted)
-            # A whole chunk is handed on as it is; a part of one is copied once.
-            part = (
-                self._chunk
-                if self._at == 0 and end == len(self._chunk)
-                else self._chunk[self._at : end]
-            )
+        """Up to ``size`` bytes (all that is left with -1), fewer when the current chunk
+        ends first (as a raw file's ``read``: FFmpeg asks again); ``b""`` only at the end.
+        A whole chunk is handed on as it is, not copied."""
+        if self._at >= len(self._chunk) and not self._next_chunk():
+            self._report()
+            return b""
+        if size < 0:
+            parts = [self._chunk[self._at :]]
+            while self._next_chunk():
+                parts.append(self._chunk)
+            self._chunk, self._at = b"", 0
+            data = b"".join(parts)
+        else:
+            end = min(len(self._chunk), self._at + size)
+            whole = self._at == 0 and end == len(self._chunk)
+            data = self._chunk if whole else self._chunk[self._at : end]
             self._at = end
-            parts.append(part)
-            if wanted is not None:
-                wanted -= len(part)
         self._report()
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
         self.bytes_read += len(data)
         return data
 

@@ -12,6 +12,7 @@ requested, and turns HTTP statuses and network failures into :mod:`~lectures.fet
 
 from __future__ import annotations
 
+import functools
 import ssl
 import time
 from collections.abc import Iterable, Iterator
@@ -165,6 +166,13 @@ class _ResponseStream(httpx.SyncByteStream):
             close()
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying context per process: loading the CA bundle takes 20-80 ms, which every
+    download paid again. A context is safe to share between threads once set up."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedTransport(httpx.BaseTransport):
     """An ``httpx`` transport over an ``httpcore.ConnectionPool`` using
     :class:`GuardedBackend`.
@@ -175,7 +183,7 @@ class GuardedTransport(httpx.BaseTransport):
     def __init__(self, policy: SourcePolicy, *, deadline: float) -> None:
         self._deadline = deadline
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=4,
             max_keepalive_connections=4,
             network_backend=GuardedBackend(policy),

@@ -2,7 +2,8 @@
 
 ``python -m tests.benchmarks.fileserver ROOT`` prints its port and serves ``ROOT`` with
 keep-alive and ``sendfile``, so neither the worker nor ``curl`` waits on Python copying
-bytes. It runs in its own process: the benchmark's sampling threads never slow it down.
+bytes, and answers ``Range`` requests (with ``ETag`` and ``If-Range``) as a CDN does. It
+runs in its own process: the benchmark's sampling threads never slow it down.
 ``GET /_bytes`` answers the body bytes sent per directory since the last
 ``GET /_bytes?reset=1`` (JSON), to tell how much of which HLS rendition a job fetched.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -47,15 +49,41 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        size = path.stat().st_size
-        self.send_response(200)
+        stat = path.stat()
+        size = stat.st_size
+        etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+        start, end = self._asked_range(size, etag)
+        self.send_response(206 if self._ranged else 200)
         self.send_header("Content-Type", CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
-        self.send_header("Content-Length", str(size))
+        self.send_header("Content-Length", str(end + 1 - start))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
+        if self._ranged:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()
         self.wfile.flush()
         with path.open("rb") as handle:
-            self.connection.sendfile(handle)
-        self.server.count(relative.rpartition("/")[0], size)
+            try:
+                sent = self.connection.sendfile(handle, start, end + 1 - start)
+            except OSError:  # the client hung up (a reader that moved elsewhere)
+                self.close_connection = True
+                return
+        self.server.count(relative.rpartition("/")[0], sent)
+
+    _ranged = False
+
+    def _asked_range(self, size: int, etag: str) -> tuple[int, int]:
+        """The byte range to send, as a CDN answers one ``bytes=A-`` or ``bytes=A-B``
+        (with ``If-Range``); the whole file otherwise."""
+        self._ranged = False
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", "").strip())
+        if_range = self.headers.get("If-Range")
+        if not match or int(match.group(1)) >= size or (if_range and if_range != etag):
+            return 0, size - 1
+        self._ranged = True
+        start = int(match.group(1))
+        end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+        return start, max(start, end)
 
     def _answer_counts(self) -> None:
         body = json.dumps(self.server.counts(reset="reset=1" in self.path)).encode()

@@ -95,8 +95,9 @@ def test_an_mp4_with_its_index_at_the_end_completes_with_the_same_audio(
 
     assert lecture.status == "completed", lecture.error_message
     assert scratch_seen == [["audio.m4a"]]
-    # The head, the index at the end, then the samples from where they start.
-    assert 2 <= route.requests <= 3
+    # At most the head, the index at the end, then the samples from where they start (a
+    # file this small fits FFmpeg's read buffer whole: one request).
+    assert route.requests <= 3
     assert audio_packet_payloads(stored_audio(lecture)) == from_whole_file(
         media.root / name, tmp_path
     )
@@ -111,7 +112,8 @@ def test_a_large_mp4_with_its_index_at_the_end_is_not_fetched_twice(
     lecture = run(url)
 
     assert lecture.status == "completed", lecture.error_message
-    assert route.requests <= 3
+    # The head, the index at the end, then the samples from where they start.
+    assert 2 <= route.requests <= 3
     # What the reader had fetched ahead when it jumped to the index, and what sat in the
     # sockets' buffers, is all that is fetched twice: far less than a second copy.
     assert size <= media_server.bytes_sent_on(url) < 1.4 * size
