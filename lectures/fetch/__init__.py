@@ -8,9 +8,12 @@ check), and the :class:`SourceError` family.
 Modules, one job each: ``errors`` (what can fail, and the message), ``guard`` (the policy:
 URL shape, allowed hosts, address checks), ``transport`` (the guarded HTTP client, redirects
 hop by hop), ``media`` (content types, HLS URLs), ``retry`` (back-off), ``progress``,
-``direct`` (MP4/M4A with resume), ``playlist`` (HLS parsing with ``m3u8``), ``hls`` (HLS
-download, AES-128), ``builtin`` (the built-in downloader), ``panoptodownloader`` (the
-optional package's adapter) and ``sources`` (what the job fetches from: a URL or an upload).
+``direct`` (MP4/M4A to a file, with resume), ``playlist`` (HLS parsing with ``m3u8``),
+``hls`` (HLS download, AES-128), ``renditions`` (the HLS rendition choice), ``stream``
+(HLS demuxed while it downloads), ``ranged`` (a direct file demuxed while it downloads,
+through ``Range`` requests), ``builtin`` (the built-in downloader to a file),
+``panoptodownloader`` (the optional package's adapter) and ``sources`` (what the job
+fetches from: a URL or an upload).
 """
 
 from __future__ import annotations

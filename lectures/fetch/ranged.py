@@ -72,7 +72,8 @@ _CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$", re.IGNORECASE)
 
 class RangedRecording(io.RawIOBase):
     """The file at ``url`` (``size`` bytes), read through ``Range`` requests as FFmpeg
-    seeks; ``first`` is the open answer to ``bytes=0-``, read as the first run."""
+    seeks; ``first`` is the open answer to ``bytes=0-``, read as the first run, and
+    ``version`` its ``ETag`` and ``Last-Modified``, which every later answer must match."""
 
     def __init__(
         self,
@@ -81,7 +82,7 @@ class RangedRecording(io.RawIOBase):
         policy: SourcePolicy,
         *,
         size: int,
-        validator: str | None,
+        version: tuple[str | None, str | None],
         first: tuple[ExitStack, Opened],
         progress: ProgressCallback,
     ) -> None:
@@ -90,7 +91,7 @@ class RangedRecording(io.RawIOBase):
         self._url = url
         self._policy = policy
         self._size = size
-        self._validator = validator
+        self._version = version
         self._progress = Progress(progress)
         self._pos = 0  # the reader's position
         self._run_pos = 0  # where the current run's next byte is in the file
@@ -210,12 +211,16 @@ class RangedRecording(io.RawIOBase):
     @contextmanager
     def _open(self, position: int) -> Iterator[Opened]:
         headers = {"Range": f"bytes={position}-"}
-        if self._validator:
-            # The same representation or nothing: a changed file answers 200 instead.
-            headers["If-Range"] = self._validator
+        etag, last_modified = self._version
+        # The same representation or the whole new one (200): RFC 9110 13.1.5 wants a
+        # strong entity tag, or a date when there is none.
+        if_range = etag if etag and not etag.startswith("W/") else last_modified
+        if if_range:
+            headers["If-Range"] = if_range
         with open_url(self._client, self._url, self._policy, headers) as (response, final_url):
             host = display_host(final_url)
-            if response.status_code != 206:
+            changed = _version(response, like=self._version) != self._version
+            if response.status_code != 206 or changed:
                 raise UnsupportedSource(f"the recording on {host} changed during the download")
             match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
             if not match or int(match.group(1)) != position or match.group(3) != str(self._size):
@@ -288,13 +293,12 @@ def stream_recording(
             return
         if size > policy.max_bytes:
             raise SourceTooLarge(policy.max_bytes)
-        validator = response.headers.get("etag") or response.headers.get("last-modified")
         recording = RangedRecording(
             client,
             url,
             policy,
             size=size,
-            validator=validator,
+            version=_version(response),
             first=(stack.pop_all(), (response, final_url)),
             progress=progress,
         )
@@ -302,6 +306,18 @@ def stream_recording(
             yield recording
         finally:
             recording.close()
+
+
+def _version(
+    response: httpx.Response, like: tuple[str | None, str | None] | None = None
+) -> tuple[str | None, str | None]:
+    """The answer's ``ETag`` and ``Last-Modified``; with ``like``, only those ``like`` has
+    (a server need not repeat every validator on a range)."""
+    etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
+    if like is not None:
+        etag = etag if like[0] is not None else None
+        last_modified = last_modified if like[1] is not None else None
+    return etag, last_modified
 
 
 def _ranged_size(response: httpx.Response) -> int | None:

@@ -39,6 +39,7 @@ class Route:
     behaviour: Behaviour
     requests: int = 0
     range_headers: list[str | None] = field(default_factory=list)
+    if_range_headers: list[str | None] = field(default_factory=list)
     host_headers: list[str | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,6 +81,7 @@ class Handler(BaseHTTPRequestHandler):
             with route.lock:
                 route.requests += 1
                 route.range_headers.append(self.headers.get("Range"))
+                route.if_range_headers.append(self.headers.get("If-Range"))
                 route.host_headers.append(self.headers.get("Host"))
             route.behaviour(self, route)
         elif path.startswith("/files/"):
@@ -377,16 +379,18 @@ def ranged(
     drop_first_after: int | None = None,
     etag_after_first: str = '"v1"',
     wrong_range_after_first: bool = False,
+    weak: bool = False,
 ) -> Behaviour:
     """Serve the file with ``Range`` (ETag ``"v1"``), misbehaving on demand: the first
     answer drops the connection after ``drop_first_after`` bytes; later answers carry
     ``etag_after_first`` (a file replaced meanwhile: an ``If-Range`` for ``"v1"`` then gets
-    the whole new file, 200) or start at the wrong offset."""
+    the whole new file, 200) or start at the wrong offset. ``weak``: the tags are weak
+    (``W/"v1"``), which an ``If-Range`` cannot name."""
 
     def behaviour(handler: Handler, route: Route) -> None:
         data = path.read_bytes()
         first = route.requests == 1
-        etag = '"v1"' if first else etag_after_first
+        etag = ("W/" if weak else "") + ('"v1"' if first else etag_after_first)
         start = _asked_range(handler, len(data), etag)
         if not first and wrong_range_after_first and start is not None:
             start = 0  # answers bytes 0- whatever was asked

@@ -128,6 +128,7 @@ def test_a_connection_dropped_mid_file_resumes_where_it_stopped(media, media_ser
 
     assert lecture.status == "completed", lecture.error_message
     assert route.range_headers == ["bytes=0-", f"bytes={size // 2}-"]
+    assert route.if_range_headers == [None, '"v1"']
     assert audio_packet_payloads(stored_audio(lecture)) == from_whole_file(media.h264_aac, tmp_path)
 
 
@@ -144,6 +145,26 @@ def test_a_file_replaced_during_the_download_is_never_spliced(media, media_serve
     assert route.requests == 2  # asked If-Range "v1", got the whole new file: not retried
     assert not default_storage.exists(f"audio/{lecture.id}.m4a")
     assert list(Path(settings.DOWNLOAD_TEMP_DIR).iterdir()) == []
+
+
+def test_with_weak_tags_a_resume_sends_no_if_range_and_still_sees_a_replaced_file(
+    media, media_server
+):
+    size = media.h264_aac.stat().st_size
+    same, same_route = media_server.route(
+        ranged(media.h264_aac, drop_first_after=size // 2, weak=True)
+    )
+    replaced, _ = media_server.route(
+        ranged(media.h264_aac, drop_first_after=size // 2, weak=True, etag_after_first='"v2"')
+    )
+
+    resumed, failed = run(same), run(replaced)
+
+    assert resumed.status == "completed", resumed.error_message
+    assert same_route.range_headers == ["bytes=0-", f"bytes={size // 2}-"]
+    assert same_route.if_range_headers == [None, None]
+    assert failed.status == "failed"
+    assert failed.error_message == "the recording on 127.0.0.1 changed during the download"
 
 
 def test_a_resume_answered_with_the_wrong_range_fails_clearly(media, media_server):
