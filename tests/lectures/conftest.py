@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from lectures import pipeline
 from lectures.fetch import SourcePolicy
 
 
@@ -27,3 +28,18 @@ def policy() -> SourcePolicy:
 def scratch(tmp_path: Path) -> Path:
     """Where a download lands."""
     return tmp_path / "source.bin"
+
+
+@pytest.fixture
+def scratch_seen(monkeypatch):
+    """What the job's scratch directory held once the audio was extracted."""
+    seen: list[list[str]] = []
+    real = pipeline.extract_audio
+
+    def spy(source, dest, progress=None):
+        result = real(source, dest, progress)
+        seen.append(sorted(p.name for p in Path(dest).parent.iterdir()))
+        return result
+
+    monkeypatch.setattr(pipeline, "extract_audio", spy)
+    return seen

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 
-from lectures import pipeline
 from lectures.audio import extract_audio
 from lectures.fetch import SourceTooLarge, UnsupportedSource, source_policy
 from lectures.fetch.ranged import (
@@ -53,21 +52,6 @@ def big_moov_last(media) -> Path:
     if not path.exists():
         write_media(path, size=(1280, 720), noisy=True, seconds=4)
     return path
-
-
-@pytest.fixture
-def scratch_seen(monkeypatch):
-    """What the job's scratch directory held once the audio was extracted."""
-    seen: list[list[str]] = []
-    real = pipeline.extract_audio
-
-    def spy(source, dest, progress=None):
-        result = real(source, dest, progress)
-        seen.append(sorted(p.name for p in Path(dest).parent.iterdir()))
-        return result
-
-    monkeypatch.setattr(pipeline, "extract_audio", spy)
-    return seen
 
 
 def test_a_fast_start_mp4_is_read_in_one_request_with_no_video_on_disk(

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 
-from lectures import pipeline
 from lectures.audio import extract_audio
 from lectures.fetch import SourceTooLarge
 from lectures.fetch.stream import stream_hls
@@ -40,21 +39,6 @@ def playlist_with(media, media_server, replace: dict[int, str]) -> str:
         always(200, text.encode(), "application/vnd.apple.mpegurl"), "/index.m3u8"
     )
     return url
-
-
-@pytest.fixture
-def scratch_seen(monkeypatch):
-    """What the job's scratch directory held once the audio was extracted."""
-    seen: list[list[str]] = []
-    real = pipeline.extract_audio
-
-    def spy(source, dest, progress=None):
-        result = real(source, dest, progress)
-        seen.append(sorted(p.name for p in Path(dest).parent.iterdir()))
-        return result
-
-    monkeypatch.setattr(pipeline, "extract_audio", spy)
-    return seen
 
 
 @pytest.mark.parametrize(
