@@ -380,12 +380,14 @@ def ranged(
     etag_after_first: str = '"v1"',
     wrong_range_after_first: bool = False,
     weak: bool = False,
+    drip_every: float | None = None,
 ) -> Behaviour:
     """Serve the file with ``Range`` (ETag ``"v1"``), misbehaving on demand: the first
     answer drops the connection after ``drop_first_after`` bytes; later answers carry
     ``etag_after_first`` (a file replaced meanwhile: an ``If-Range`` for ``"v1"`` then gets
     the whole new file, 200) or start at the wrong offset. ``weak``: the tags are weak
-    (``W/"v1"``), which an ``If-Range`` cannot name."""
+    (``W/"v1"``), which an ``If-Range`` cannot name. ``drip_every``: the body goes out a
+    byte at a time, one every so many seconds."""
 
     def behaviour(handler: Handler, route: Route) -> None:
         data = path.read_bytes()
@@ -409,10 +411,14 @@ def ranged(
             handler.close_connection = True
             return
         # In blocks, each counted once written: a reader that moves elsewhere hangs up.
+        step = 1 if drip_every else 64 * 1024
         try:
-            for offset in range(0, len(body), 64 * 1024):
-                block = body[offset : offset + 64 * 1024]
+            for offset in range(0, len(body), step):
+                block = body[offset : offset + step]
                 handler.wfile.write(block)
+                if drip_every:
+                    handler.wfile.flush()
+                    time.sleep(drip_every)
                 handler.server.count_bytes(urlsplit(handler.path).path, len(block))
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True

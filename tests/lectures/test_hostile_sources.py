@@ -18,7 +18,7 @@ from lectures.fetch import (
 from lectures.models import Lecture
 from lectures.pipeline import lecture_process
 from tests.lectures.factories import LectureFactory
-from tests.lectures.media_server import MediaServer, drip, redirect
+from tests.lectures.media_server import MediaServer, drip, ranged, redirect
 
 # ------------------------------------------------------------------ dripping sources
 
@@ -54,6 +54,23 @@ def test_an_hls_segment_that_drips_fails_at_the_download_deadline(
 def test_a_lecture_whose_source_drips_fails_and_says_so(media_server, settings) -> None:
     settings.LECTURE_DOWNLOAD_TIMEOUT_SECONDS = 1
     url, _ = media_server.route(drip(10_000, every=0.2), suffix=".mp4")
+    lecture = LectureFactory(stream_url=url)
+
+    lecture_process(lecture_id=lecture.id)
+
+    lecture.refresh_from_db()
+    assert lecture.status == Lecture.Status.FAILED
+    assert lecture.error_message == "the download took too long"
+    assert lecture.audio_storage_key == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("lecture_settings")
+def test_a_lecture_whose_ranged_source_drips_while_it_is_demuxed_fails_and_says_so(
+    media, media_server, settings
+) -> None:
+    settings.LECTURE_DOWNLOAD_TIMEOUT_SECONDS = 1
+    url, _ = media_server.route(ranged(media.h264_aac, drip_every=0.2))
     lecture = LectureFactory(stream_url=url)
 
     lecture_process(lecture_id=lecture.id)
