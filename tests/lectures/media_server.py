@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -151,6 +152,13 @@ class MediaHTTPServer(ThreadingHTTPServer):
         self.routes: dict[str, Route] = {}
         self.bytes_sent: dict[str, int] = {}  # body bytes per path (send_body only)
         self._count_lock = threading.Lock()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up mid-answer (a reader that moved elsewhere resets its
+        connection) is ordinary here; anything else is printed as usual."""
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            return
+        super().handle_error(request, client_address)
 
     def count_bytes(self, path: str, size: int) -> None:
         with self._count_lock:
