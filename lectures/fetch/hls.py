@@ -64,7 +64,7 @@ class HLSDownload:
     def chunks(self, url: str, scratch: Path) -> Iterator[bytes]:
         """The stream at ``url`` as bytes, in order, segment after segment, for a demuxer
         reading while the download goes on: each segment is fetched whole (retried whole)
-        into a spooled buffer first, so a retry never repeats bytes already handed on.
+        into a buffer first, so a retry never repeats bytes already handed on.
         ``scratch`` is a directory for the probes and for a segment too big for memory."""
         segments, head = self._plan(url, scratch / "hls")
         total = 0
@@ -81,14 +81,13 @@ class HLSDownload:
         for index, segment in enumerate(segments):
             if index < skip:
                 continue
-            with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, dir=scratch) as buffer:
+            with _SegmentBuffer(scratch) as buffer:
                 if segment.init_uri and segment.init_uri != current_init:
                     self._append(buffer, segment.init_uri, None, already=total)
                     current_init = segment.init_uri
                 self._append(buffer, segment.uri, segment, already=total)
                 total += buffer.tell()
-                buffer.seek(0)
-                yield from iter(lambda buffer=buffer: buffer.read(_CHUNK_BYTES), b"")
+                yield from buffer.chunks()
             self._progress(index + 1, len(segments))
 
     def _plan(self, url: str, dest: Path) -> tuple[list[Segment], Path | None]:
@@ -196,7 +195,12 @@ class HLSDownload:
             return out.tell()
 
     def _append(
-        self, out: BinaryIO, url: str, segment: Segment | None, *, already: int = 0
+        self,
+        out: BinaryIO | _SegmentBuffer,
+        url: str,
+        segment: Segment | None,
+        *,
+        already: int = 0,
     ) -> None:
         """Fetch one segment (retried whole) and append it, decrypted, to ``out``;
         ``already`` is what the download handed on before ``out`` (for the size limit)."""
@@ -249,6 +253,68 @@ class HLSDownload:
             return body
 
         return with_retries(self._policy, attempt)
+
+
+class _SegmentBuffer:
+    """One segment while it downloads, for :meth:`HLSDownload.chunks`: the chunks as they
+    were received (no copy) up to ``_SPOOL_BYTES``, then a file in the scratch directory.
+
+    What :meth:`HLSDownload._append` needs of a file: ``tell``, ``write``, and ``seek`` back
+    to where an attempt started followed by ``truncate``, to retry it whole.
+    """
+
+    def __init__(self, scratch: Path) -> None:
+        self._scratch = scratch
+        self._held: list[bytes] = []
+        self._size = 0
+        self._file: BinaryIO | None = None
+
+    def tell(self) -> int:
+        return self._size
+
+    def write(self, data: bytes) -> None:
+        if self._file is None and self._size + len(data) > _SPOOL_BYTES:
+            self._file = tempfile.TemporaryFile(dir=self._scratch)  # noqa: SIM115
+            self._file.writelines(self._held)
+            self._held = []
+        if self._file is not None:
+            self._file.write(data)
+        elif data:
+            self._held.append(bytes(data))
+        self._size += len(data)
+
+    def seek(self, position: int) -> None:
+        """Only back to where an attempt started (a chunk boundary), then ``truncate``."""
+        if self._file is not None:
+            self._file.seek(position)
+        else:
+            kept = 0
+            for index, chunk in enumerate(self._held):
+                if kept == position:
+                    del self._held[index:]
+                    break
+                kept += len(chunk)
+        self._size = position
+
+    def truncate(self) -> None:
+        if self._file is not None:
+            self._file.truncate()
+
+    def chunks(self) -> Iterator[bytes]:
+        """The segment's bytes, in order."""
+        if self._file is None:
+            yield from self._held
+            return
+        self._file.seek(0)
+        yield from iter(lambda: self._file.read(_CHUNK_BYTES), b"")  # type: ignore[union-attr]
+
+    def __enter__(self) -> _SegmentBuffer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._held = []
 
 
 class _SegmentDecryptor:

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from lectures.audio import extract_audio
-from lectures.fetch import SourceTooLarge
+from lectures.fetch import SourceTooLarge, hls
 from lectures.fetch.stream import stream_hls
 from lectures.models import Lecture
 from lectures.pipeline import lecture_process
@@ -122,3 +122,22 @@ def test_a_reader_that_stops_early_stops_the_download(media_server, lecture_sett
         t for t in threading.enumerate() if t.ident not in before and t.name == "recording-stream"
     ]
     assert left == []
+
+
+def test_segments_past_the_memory_bound_go_through_a_scratch_file_and_retry_whole(
+    media, media_server, monkeypatch, tmp_path
+):
+    # Segments of the test stream are ~20-30 kB: a 10 kB bound sends each through a file.
+    monkeypatch.setattr(hls, "_SPOOL_BYTES", 10_000)
+    names = media.hls.segment_names
+    segment, route = media_server.route(drop_first(media.root / "hls/ts" / names[2]))
+
+    lecture = run(playlist_with(media, media_server, {2: segment}))
+
+    assert lecture.status == "completed", lecture.error_message
+    assert route.requests == 2
+    whole = tmp_path / "whole.ts"
+    whole.write_bytes(media.hls.plain_bytes)
+    extract_audio(whole, tmp_path / "from-file.m4a")
+    stored = Path(default_storage.path(lecture.audio_storage_key))
+    assert audio_packet_payloads(stored) == audio_packet_payloads(tmp_path / "from-file.m4a")
