@@ -422,10 +422,9 @@ WEB_PROXY_COUNT = env_int("WEB_PROXY_COUNT", 1, minimum=0)
 DATABASE_CACHE_TABLE = "studybuddy_cache"
 
 
-def _caches() -> dict:
-    """Rate-limit counters must be shared by every web process: the database (the
-    default, a table that ``migrate`` creates) or Redis, never per-process memory."""
-    url = env_str("CACHE_URL", "db://")
+def _caches(url: str) -> dict:
+    """The cache, like the rate limits, must be shared by every web process: the database
+    (the default, a table that ``migrate`` creates) or Redis, never per-process memory."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "db":
         return {
@@ -448,7 +447,11 @@ def _caches() -> dict:
     raise ImproperlyConfigured("CACHE_URL must be db:// (the database) or redis://…")
 
 
-CACHES = _caches()
+CACHE_URL = env_str("CACHE_URL", "db://")
+CACHES = _caches(CACHE_URL)
+# Where the rate limits count (core.ratelimits), beside the cache: the database table
+# core_rate_limit_bucket (db://, created by migrate) or the same Redis.
+RATE_LIMIT_STORE = CACHE_URL
 
 # --- Document text and search ---------------------------------------------------------
 
