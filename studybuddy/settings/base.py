@@ -120,6 +120,9 @@ def _database() -> dict:
             )
         except ValueError as exc:
             raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+        if config["ENGINE"] == "django.db.backends.postgresql":
+            # Django's, with a health check that makes no round trip (see the module).
+            config["ENGINE"] = "core.backends.postgresql"
         return config
     # The embedded default: WAL lets the web server and the worker write side by side,
     # IMMEDIATE transactions and a busy timeout make writers queue instead of failing.
