@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from core.db import prepared_cursor
 from core.models import RateLimitBucket
 
 # One write in this many also deletes the rows whose moment has passed. The table has no
@@ -74,7 +75,7 @@ class DatabaseStore:
         # it: a savepoint keeps it usable, as Django's own cache writes do.
         in_transaction = connection.in_atomic_block
         atomic = transaction.atomic(using=db) if in_transaction else contextlib.nullcontext()
-        with atomic, connection.cursor() as cursor:
+        with atomic, prepared_cursor(connection) as cursor:
             if random.randrange(CLEANUP_EVERY) == 0:
                 cursor.execute(cleanup, [now])
             cursor.execute(spend, [key, now + interval, interval, interval, now + period])

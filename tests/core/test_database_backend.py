@@ -52,3 +52,24 @@ def test_the_database_engine_is_the_project_s_postgresql_backend():
     assert connection.settings_dict["ENGINE"] == "core.backends.postgresql"
     assert connection.vendor == "postgresql"
     assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
+
+
+@pytest.mark.django_db
+def test_the_status_statement_is_prepared_once_and_answers_the_same_every_time(alice, alice_client):
+    from tests.lectures.factories import LectureFactory, LectureLinkFactory
+
+    lecture = LectureFactory()
+    LectureLinkFactory(user=alice, lecture=lecture)
+    url = f"/api/lectures/{lecture.id}/status"
+
+    answers = [alice_client.get(url) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert answers[0].json() == answers[1].json() == answers[2].json()
+    assert answers[0].json()["updated_at"] == lecture.updated_at.isoformat().replace("+00:00", "Z")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%lectures_lecturelink%"],
+        )
+        assert cursor.fetchone()[0] == 1
