@@ -259,14 +259,14 @@ class VerifiedTokens:
                 return None
             self._entries.move_to_end(token)
         # A copy: nothing a request does to its claims reaches the next request.
-        return copy.deepcopy(entry[1])
+        return _copy_claims(entry[1])
 
     def put(self, token: str, claims: dict[str, Any]) -> None:
         expires = claims.get("exp")
         if not isinstance(expires, int | float) or isinstance(expires, bool):
             return
         with self._lock:
-            self._entries[token] = (float(expires), copy.deepcopy(claims))
+            self._entries[token] = (float(expires), _copy_claims(claims))
             self._entries.move_to_end(token)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
@@ -277,6 +277,17 @@ class VerifiedTokens:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copy_claims(claims: dict[str, Any]) -> dict[str, Any]:
+    """A copy that shares nothing mutable with ``claims``: a session token's claims are
+    usually all strings and numbers, which a shallow copy already keeps apart."""
+    if all(isinstance(value, _SCALARS) for value in claims.values()):
+        return dict(claims)
+    return copy.deepcopy(claims)
 
 
 _verified_tokens = VerifiedTokens()

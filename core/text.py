@@ -21,6 +21,10 @@ def without_control_characters(value: str) -> str:
     would lock the person out, and PostgreSQL refuses NUL in text while lone surrogates
     cannot be encoded at all, so either would otherwise be a 500.
     """
+    if value.isprintable():
+        # The usual case, checked in C: printable text has no control (Cc), format (Cf,
+        # the bidi controls among them) or surrogate (Cs) characters.
+        return value
     return "".join(
         char
         for char in value

@@ -4,24 +4,23 @@ DRF's throttle machinery (scopes, rates as ``N/period``, 429 with ``Retry-After`
 other bookkeeping: DRF keeps a list of request times per key and rewrites it on every
 request, which grows with the rate (3000 floats at 3000/hour). GCRA keeps one number per
 key, the time at which the key's bucket is empty again: a user may spend ``N`` requests at
-once, then one more every ``period / N``. The number lives in Django's cache, so every
-process sees the same one (the database table or Redis, as ``CACHE_URL`` says).
-
-Two requests of one user that read the number at the very same moment both count once:
-a burst may pass by the number of requests in flight at once, never by more.
+once, then one more every ``period / N``. The number lives in a store every process shares
+(``core.ratelimits``: the database table or Redis, as ``CACHE_URL`` says), which checks and
+counts a request in one atomic step: requests of one user that arrive together are counted
+one after the other, never past the rate.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from typing import Any
 
-from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from core.ratelimits import rate_limit_store
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +53,18 @@ class _BucketThrottle(SimpleRateThrottle):
         # Hashed: a client address comes from a header and may be anything, of any length.
         digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
         self.key = f"throttle:{self.scope}:{digest}"
-        now = self.timer()
-        interval = self.duration / self.num_requests
         try:
-            empty_at = max(float(cache.get(self.key) or 0.0), now) + interval
-            if empty_at - now > self.duration:
-                self._wait = empty_at - self.duration - now
-                return False
-            # The entry outlives the moment its bucket is empty again, then goes.
-            cache.set(self.key, empty_at, math.ceil(empty_at - now) + 1)
+            self._wait = rate_limit_store().spend(
+                self.key,
+                now=self.timer(),
+                interval=self.duration / self.num_requests,
+                period=self.duration,
+            )
         except Exception:
-            # A cache that is down must not take the API with it: the limit waits for it.
-            logger.warning("rate limit not applied: the cache failed", exc_info=True)
-        return True
+            # A store that is down must not take the API with it: the limit waits for it.
+            logger.warning("rate limit not applied: its store failed", exc_info=True)
+            return True
+        return self._wait is None
 
     def wait(self) -> float | None:
         return self._wait

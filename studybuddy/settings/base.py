@@ -120,6 +120,9 @@ def _database() -> dict:
             )
         except ValueError as exc:
             raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+        if config["ENGINE"] == "django.db.backends.postgresql":
+            # Django's, with a health check that makes no round trip (see the module).
+            config["ENGINE"] = "core.backends.postgresql"
         return config
     # The embedded default: WAL lets the web server and the worker write side by side,
     # IMMEDIATE transactions and a busy timeout make writers queue instead of failing.
@@ -422,10 +425,9 @@ WEB_PROXY_COUNT = env_int("WEB_PROXY_COUNT", 1, minimum=0)
 DATABASE_CACHE_TABLE = "studybuddy_cache"
 
 
-def _caches() -> dict:
-    """Rate-limit counters must be shared by every web process: the database (the
-    default, a table that ``migrate`` creates) or Redis, never per-process memory."""
-    url = env_str("CACHE_URL", "db://")
+def _caches(url: str) -> dict:
+    """The cache, like the rate limits, must be shared by every web process: the database
+    (the default, a table that ``migrate`` creates) or Redis, never per-process memory."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "db":
         return {
@@ -448,7 +450,11 @@ def _caches() -> dict:
     raise ImproperlyConfigured("CACHE_URL must be db:// (the database) or redis://…")
 
 
-CACHES = _caches()
+CACHE_URL = env_str("CACHE_URL", "db://")
+CACHES = _caches(CACHE_URL)
+# Where the rate limits count (core.ratelimits), beside the cache: the database table
+# core_rate_limit_bucket (db://, created by migrate) or the same Redis.
+RATE_LIMIT_STORE = CACHE_URL
 
 # --- Document text and search ---------------------------------------------------------
 

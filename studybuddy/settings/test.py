@@ -18,7 +18,9 @@ WHITENOISE_AUTOREFRESH = True
 # Test transactions roll back, so a cached user row could outlive its test; the tests of
 # the cache turn it on themselves.
 CLERK_USER_CACHE_SECONDS = 0
-# The rate limits' counters: per-process memory, so API query counts stay what the views
-# do. The tests of limits shared across processes give the server CACHE_URL=db://.
+# The cache and the rate limits' counts: per-process memory, so API query counts stay what
+# the views do. The tests of limits shared across processes give the server CACHE_URL, and
+# the tests of each store name it in RATE_LIMIT_STORE.
 if not is_set("CACHE_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    RATE_LIMIT_STORE = "memory://"

@@ -115,6 +115,18 @@ def test_a_caller_changing_its_claims_does_not_change_the_cached_ones():
     assert cache.get("t")["org"] == {"role": "x"}
 
 
+def test_claims_of_strings_and_numbers_are_kept_apart_from_every_caller_too():
+    cache = tokens.VerifiedTokens()
+    put = {"exp": int(time.time()) + 300, "sub": "user_a", "email": "a@example.com"}
+    cache.put("t", put)
+    put["sub"] = "user_b"
+
+    claims = cache.get("t")
+    claims["email"] = "b@example.com"
+
+    assert cache.get("t") == {"exp": put["exp"], "sub": "user_a", "email": "a@example.com"}
+
+
 def test_a_user_deleted_in_clerk_is_refused_although_their_token_is_cached(clerk_key):
     token = sign(session_claims("user_gone"), clerk_key)
     assert get(token).status_code == 200

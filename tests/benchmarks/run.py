@@ -323,7 +323,7 @@ class Bench:
             "TASK_BROKER": "orm",
             "REDIS_URL": self.redis_url,
             # The API load test polls far past a user's rate: measure the limit's cost
-            # (one cache read and write per request), not its refusals.
+            # (one statement per request), not its refusals.
             "RATE_API": "100000000/hour",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",

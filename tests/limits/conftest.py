@@ -3,14 +3,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.core.cache import cache
+
+from core.ratelimits import rate_limit_store
 
 
 @pytest.fixture
 def rates(settings) -> Callable[..., None]:
     """``rates(api="2/minute", …)``: the rate of some scopes, the others as configured; the
-    counters start from zero."""
-    cache.clear()
+    counters start from zero in the store configured when the test starts."""
+    store = rate_limit_store()
+    store.clear()
 
     def set_rates(**scopes: str) -> None:
         settings.REST_FRAMEWORK = {
@@ -19,4 +21,4 @@ def rates(settings) -> Callable[..., None]:
         }
 
     yield set_rates
-    cache.clear()
+    store.clear()

@@ -40,7 +40,7 @@ def test_a_bad_limit_setting_stops_start_up_with_one_line(env, message):
 
 PRINT_LIMITS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
-    "print(json.dumps({'cache': s.CACHES['default'], "
+    "print(json.dumps({'cache': s.CACHES['default'], 'store': s.RATE_LIMIT_STORE, "
     "'rates': s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], "
     "'quota': s.USER_DOCUMENT_QUOTA_BYTES, 'downloads': s.USER_ACTIVE_DOWNLOADS}))"
 )
@@ -53,6 +53,7 @@ def test_the_defaults_count_in_the_database_cache_table():
     limits = json.loads(result.stdout)
     assert limits["cache"]["BACKEND"] == "core.cache.DatabaseCache"
     assert limits["cache"]["LOCATION"] == "studybuddy_cache"
+    assert limits["store"] == "db://"
     assert limits["rates"] == {
         "lecture_requests": "60/hour",
         "document_uploads": "120/hour",
@@ -71,6 +72,7 @@ def test_rates_and_a_redis_cache_come_from_the_environment():
     limits = json.loads(result.stdout)
     assert limits["cache"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert limits["cache"]["LOCATION"] == "redis://127.0.0.1:6379/3"
+    assert limits["store"] == "redis://127.0.0.1:6379/3"
     assert limits["rates"]["api"] == "100/minute"
 
 
@@ -95,3 +97,22 @@ def test_migrate_creates_the_cache_table_on_the_embedded_sqlite_too(tmp_path):
     tables = sqlite3.connect(database).execute("SELECT name FROM sqlite_master").fetchall()
     assert ("studybuddy_cache",) in tables
     assert counted.stdout.strip() == "42", counted.stderr
+
+
+def test_the_rate_limits_count_on_the_embedded_sqlite_too(tmp_path):
+    database = tmp_path / "studybuddy.sqlite3"
+    env = {"DJANGO_SETTINGS_MODULE": "studybuddy.settings.local"}
+    env["DATABASE_URL"] = f"sqlite:///{database}"
+
+    migrated = manage("migrate", "--no-input", **env)
+    # 2/minute from a fixed moment: two pass, the third waits 30 s, a minute later one more.
+    counted = run_python(
+        "import django; django.setup(); from core.ratelimits import rate_limit_store; "
+        "s = rate_limit_store(); "
+        "print([s.spend('k', now=t, interval=30.0, period=60.0) "
+        "for t in (100.0, 100.0, 100.0, 160.0)])",
+        **env,
+    )
+
+    assert migrated.returncode == 0, migrated.stderr
+    assert counted.stdout.strip() == "[None, None, 30.0, None]", counted.stderr

@@ -5,6 +5,7 @@ default) or in Redis."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -54,3 +55,19 @@ def test_twelve_requests_over_fresh_connections_get_exactly_five_answers(servers
     for server in servers:
         pids |= set(re.findall(r"served-by=<(\d+)> /api/courses", server.log.read_text()))
     assert len(pids) >= 2, "the requests were answered by more than one process"
+
+
+def test_twelve_simultaneous_requests_get_exactly_five_answers(servers, token_for):
+    headers = {"Authorization": f"Bearer {token_for('user_crowd')}"}
+    httpx.get(f"{servers[0].url}/api/me", headers=headers, timeout=10)  # the user's first sight
+
+    def get(i: int) -> int:
+        url = f"{servers[i % 2].url}/api/courses"
+        return httpx.get(url, headers=headers, timeout=10).status_code
+
+    # As many at once as the two servers' four workers take: each count is read and written
+    # in one step of the store, so no two requests see the same count.
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(get, range(12)))
+
+    assert sorted(statuses) == [200] * 4 + [429] * 8
