@@ -73,3 +73,21 @@ def test_the_status_statement_is_prepared_once_and_answers_the_same_every_time(a
             ["%lectures_lecturelink%"],
         )
         assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db
+def test_a_prepared_statement_is_recorded_with_its_text_and_parameters():
+    from django.test.utils import CaptureQueriesContext
+
+    from core.db import prepared_cursor
+
+    with CaptureQueriesContext(connection) as captured:
+        for value in (41, 1):  # prepared on the first run, executed by name on the second
+            with prepared_cursor(connection) as cursor:
+                cursor.execute("SELECT %s::int + 1", [value])
+                assert cursor.fetchone() == (value + 1,)
+
+    assert [query["sql"] for query in captured.captured_queries] == [
+        "SELECT 41::int + 1",
+        "SELECT 1::int + 1",
+    ]

@@ -36,7 +36,23 @@ class PreparingCursor(base.ServerBindingCursor):
         return super().execute(query, params, prepare=True, binary=kwargs.get("binary"))
 
 
+class DatabaseOperations(base.DatabaseOperations):
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
+        """What Django's query log and ``CaptureQueriesContext`` record: a prepared
+        statement's cursor keeps no query text of its own, so the statement with its
+        parameters, as Django shows a server-bound one."""
+        executed = super().last_executed_query(cursor, sql, params)
+        if executed is not None or sql is None:
+            return executed
+        try:
+            return self.compose_sql(sql, params)
+        except psycopg.errors.DataError:
+            return sql
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         if params.get("prepare_threshold") is None:
