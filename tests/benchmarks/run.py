@@ -473,7 +473,7 @@ class Bench:
             TRANSCRIPTION_CHUNK_SECONDS=str(chunk_seconds),
             TRANSCRIPTION_CONCURRENCY=str(concurrency),
         )
-        _, course = self.user_with_course("user_bench_transcripts", "BENCH 300")
+        _, course = self.user_with_course("user_bench_transcripts", "BENCH 400")
         work = self.run_dir / "baseline"
         base_times, job_times, peaks = [], [], []
         try:
