@@ -8,6 +8,7 @@ object FFmpeg reads (``av.open`` on it): the audio packets are written to the ou
 the next segments arrive, and no video lands on disk. A failure of the download comes out
 of ``read`` as the download's own error, which PyAV raises again out of the demuxer; a
 reader that stops early (no audio, the job's claim lost) stops the thread.
+:mod:`~lectures.fetch.ranged` runs each of its ``Range`` requests through one too.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from lectures.fetch.transport import GuardedSession
 
 __all__ = ["StreamedRecording", "stream_hls"]
 
-# Chunks of up to 256 KiB: a few MiB in flight at most, whatever the recording's length.
+# Chunks of up to 1 MiB (a network read; 256 KiB from a segment past the memory bound):
+# at most ~16 MiB in flight, whatever the recording's length.
 _QUEUE_CHUNKS = 16
 _END = object()
 
