@@ -14,3 +14,35 @@ class AddIndexOnPostgreSQL(migrations.AddIndex):
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class SetUnloggedOnPostgreSQL(migrations.operations.base.Operation):
+    """Make ``table`` UNLOGGED on PostgreSQL (back: LOGGED); nothing elsewhere. For tables
+    written on every request whose rows may be lost in a crash (a cache, rate-limit
+    counts): a write then commits without waiting for a WAL flush."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def state_forwards(self, app_label, state):
+        """The models do not change."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        self._set(schema_editor, "UNLOGGED")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._set(schema_editor, "LOGGED")
+
+    def _set(self, schema_editor, persistence: str) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            table = schema_editor.quote_name(self.table)
+            schema_editor.execute(f"ALTER TABLE {table} SET {persistence}")
+
+    def describe(self) -> str:
+        return f"Make {self.table} UNLOGGED on PostgreSQL"
+
+    def deconstruct(self):
+        return self.__class__.__qualname__, [self.table], {}

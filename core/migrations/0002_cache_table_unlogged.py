@@ -7,23 +7,10 @@ a standby does not have it (rate limits are only counted on the primary anyway).
 from django.conf import settings
 from django.db import migrations
 
-
-def _set_logged(schema_editor, logged: bool) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    table = schema_editor.quote_name(settings.DATABASE_CACHE_TABLE)
-    schema_editor.execute(f"ALTER TABLE {table} SET {'LOGGED' if logged else 'UNLOGGED'}")
-
-
-def unlogged(apps, schema_editor) -> None:
-    _set_logged(schema_editor, logged=False)
-
-
-def logged(apps, schema_editor) -> None:
-    _set_logged(schema_editor, logged=True)
+from core.migration_operations import SetUnloggedOnPostgreSQL
 
 
 class Migration(migrations.Migration):
     dependencies = [("core", "0001_cache_table")]
 
-    operations = [migrations.RunPython(unlogged, logged, elidable=False)]
+    operations = [SetUnloggedOnPostgreSQL(settings.DATABASE_CACHE_TABLE)]

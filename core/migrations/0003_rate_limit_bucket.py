@@ -5,20 +5,7 @@ from zero, which is all a rate limit may lose."""
 
 from django.db import migrations, models
 
-
-def _set_logged(schema_editor, logged: bool) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    table = schema_editor.quote_name("core_rate_limit_bucket")
-    schema_editor.execute(f"ALTER TABLE {table} SET {'LOGGED' if logged else 'UNLOGGED'}")
-
-
-def unlogged(apps, schema_editor) -> None:
-    _set_logged(schema_editor, logged=False)
-
-
-def logged(apps, schema_editor) -> None:
-    _set_logged(schema_editor, logged=True)
+from core.migration_operations import SetUnloggedOnPostgreSQL
 
 
 class Migration(migrations.Migration):
@@ -33,5 +20,5 @@ class Migration(migrations.Migration):
             ],
             options={"db_table": "core_rate_limit_bucket"},
         ),
-        migrations.RunPython(unlogged, logged, elidable=False),
+        SetUnloggedOnPostgreSQL("core_rate_limit_bucket"),
     ]
