@@ -311,8 +311,9 @@ def stream_recording(
 def _version(
     response: httpx.Response, like: tuple[str | None, str | None] | None = None
 ) -> tuple[str | None, str | None]:
-    """The answer's ``ETag`` and ``Last-Modified``; with ``like``, only those ``like`` has
-    (a server need not repeat every validator on a range)."""
+    """The answer's ``ETag`` and ``Last-Modified``; with ``like`` (the first answer's),
+    only those ``like`` has: a later answer may add a validator, but must repeat the first's
+    unchanged (RFC 9110 15.3.7: a 206 carries what a 200 would)."""
     etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
     if like is not None:
         etag = etag if like[0] is not None else None
