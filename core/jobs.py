@@ -49,6 +49,7 @@ status change is written and logged (the app's state module), and implements ``w
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -72,6 +73,25 @@ from django.db import (
     transaction,
 )
 from django.utils import timezone
+
+
+def log_status_change(
+    logger: logging.Logger, subject: str, old: str | None, new: str, **fields: object
+) -> None:
+    """The one line a status change logs: ``<subject> from=<old> to=<new> key=value …``
+    (``subject`` is e.g. ``lecture=<id>``). ``None`` fields are left out; a value with a
+    space, a quote or ``=`` is JSON-quoted, so no value can forge a field or a line."""
+    details = "".join(
+        f" {key}={_log_value(value)}" for key, value in fields.items() if value is not None
+    )
+    logger.info("%s from=%s to=%s%s", subject, old or "-", new, details)
+
+
+def _log_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    text = str(value)
+    return json.dumps(text) if (not text or any(c.isspace() or c in '"=' for c in text)) else text
 
 
 class Outcome(StrEnum):

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.db import transaction
 
 from core.fulltext import clean_text, vector_of
-from core.jobs import Job, Outcome
+from core.jobs import Job, Outcome, log_status_change
 from core.storage import StoredChunks
 from documents.models import Document, DocumentPage, TextStatus
 
@@ -66,21 +66,11 @@ def text_changes(to: str, **fields: object) -> dict[str, Any]:
     return {"text_status": to, **implied, **fields}
 
 
-def _value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    text = str(value)
-    return json.dumps(text) if (not text or any(c.isspace() or c in '"=' for c in text)) else text
-
-
 def log_text_transition(
     document_id: uuid.UUID | str, old: str | None, new: str, **fields: object
 ) -> None:
     """``document=… text from=… to=…`` and whatever tells the story (pages, seconds, error)."""
-    details = "".join(
-        f" {key}={_value(value)}" for key, value in fields.items() if value is not None
-    )
-    logger.info("document=%s text from=%s to=%s%s", document_id, old or "-", new, details)
+    log_status_change(logger, f"document={document_id} text", old, new, **fields)
 
 
 # --- The sandboxed extraction -----------------------------------------------------------

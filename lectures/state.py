@@ -10,7 +10,6 @@ attempt, error).
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.jobs import log_status_change
 from lectures.models import Lecture, LectureStatus
 
 logger = logging.getLogger("studybuddy.lectures")
@@ -71,19 +71,9 @@ def deleted(lecture_id: uuid.UUID, status: str, **details: object) -> None:
     log_transition(lecture_id, status, DELETED, **details)
 
 
-def _value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    text = str(value)
-    return json.dumps(text) if (not text or any(c.isspace() or c in '"=' for c in text)) else text
-
-
 def log_transition(
     lecture_id: uuid.UUID | str, old: str | None, new: str, **fields: object
 ) -> None:
     """Log ``old → new`` for a lecture, with whatever else tells the story (seconds, bytes,
     attempt, error); ``None`` fields are left out."""
-    details = "".join(
-        f" {key}={_value(value)}" for key, value in fields.items() if value is not None
-    )
-    logger.info("lecture=%s from=%s to=%s%s", lecture_id, old or "-", new, details)
+    log_status_change(logger, f"lecture={lecture_id}", old, new, **fields)

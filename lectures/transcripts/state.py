@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.jobs import log_status_change
 from lectures.transcripts.models import Transcript, TranscriptStatus
 
 logger = logging.getLogger("studybuddy.lectures")
@@ -55,20 +56,8 @@ def move(
     log_transition(transcript.lecture_id, previous, to, **details)
 
 
-def _value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    text = str(value)
-    if not text or any(c.isspace() or c in '"=' for c in text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
-
-
 def log_transition(
     lecture_id: uuid.UUID | str, old: str | None, new: str, **fields: object
 ) -> None:
     """Log ``old → new`` for a lecture's transcript; ``None`` fields are left out."""
-    details = "".join(
-        f" {key}={_value(value)}" for key, value in fields.items() if value is not None
-    )
-    logger.info("transcript=%s from=%s to=%s%s", lecture_id, old or "-", new, details)
+    log_status_change(logger, f"transcript={lecture_id}", old, new, **fields)
