@@ -1,6 +1,7 @@
 import factory
 
 from lectures.models import Lecture, LectureLink
+from lectures.pipeline import lecture_process
 from tests.factories import CourseFactory, UserFactory
 
 
@@ -26,3 +27,12 @@ class LectureLinkFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     lecture = factory.SubFactory(LectureFactory)
+
+
+def processed_lecture(stream_url: str) -> Lecture:
+    """A lecture of ``stream_url`` after its audio job ran here, with the job's ``outcome``."""
+    lecture = LectureFactory(stream_url=stream_url)
+    outcome = lecture_process(lecture_id=lecture.id)
+    lecture.refresh_from_db()
+    lecture.outcome = outcome
+    return lecture

@@ -231,21 +231,27 @@ def _write_fmp4(directory: Path) -> None:
     )
 
 
-def _write_rendition(directory: Path) -> None:
-    """A video-only variant whose audio is a separate rendition (audio-only TS segments)."""
+def write_audio_rendition(directory: Path) -> Path:
+    """An audio-only HLS rendition (TS segments of one second) in ``directory``; returns
+    its playlist."""
     directory.mkdir()
-    (directory / "audio").mkdir()
-    write_media(
-        directory / "audio" / "index.m3u8",
+    return write_media(
+        directory / "index.m3u8",
         video=False,
         container_format="hls",
         start_seconds=HLS_START_SECONDS,
         options={
             "hls_time": "1",
             "hls_playlist_type": "vod",
-            "hls_segment_filename": str(directory / "audio" / "a%03d.ts"),
+            "hls_segment_filename": str(directory / "a%03d.ts"),
         },
     )
+
+
+def _write_rendition(directory: Path) -> None:
+    """A video-only variant whose audio is a separate rendition (audio-only TS segments)."""
+    directory.mkdir()
+    write_audio_rendition(directory / "audio")
     (directory / "master.m3u8").write_text(
         "#EXTM3U\n"
         '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",DEFAULT=YES,URI="audio/index.m3u8"\n'

@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 
-from lectures.models import Lecture
-from lectures.pipeline import lecture_process
-from tests.lectures.factories import LectureFactory
+from tests.lectures.factories import processed_lecture
 from tests.lectures.media import audio_packet_payloads
 from tests.lectures.media_server import MediaServer, always, drop_first, serve
 
@@ -61,14 +59,6 @@ def package_settings(settings):
     return settings
 
 
-def run(stream_url: str) -> Lecture:
-    lecture = LectureFactory(stream_url=stream_url)
-    outcome = lecture_process(lecture_id=lecture.id)
-    lecture.refresh_from_db()
-    lecture.outcome = outcome
-    return lecture
-
-
 # --- the real package ------------------------------------------------------------------
 
 
@@ -76,7 +66,7 @@ def run(stream_url: str) -> Lecture:
 def test_the_package_downloads_an_mp4_and_the_lecture_completes(
     package_settings, named_server, media
 ):
-    lecture = run(named_server.file_url("lecture.mp4"))
+    lecture = processed_lecture(named_server.file_url("lecture.mp4"))
 
     assert (lecture.outcome, lecture.status, lecture.progress) == ("completed", "completed", 100)
     audio = Path(default_storage.path(lecture.audio_storage_key))
@@ -91,7 +81,7 @@ def test_the_package_refuses_an_ip_or_localhost_url_before_connecting(
     package_settings.PANOPTO_ALLOWED_HOSTS = [host]
     url, route = media_server.route(serve(media.h264_aac), suffix="/lecture.mp4")
 
-    lecture = run(url.replace("127.0.0.1", host))
+    lecture = processed_lecture(url.replace("127.0.0.1", host))
 
     assert (lecture.outcome, lecture.status) == ("failed", "failed")
     assert lecture.error_message == (
@@ -105,7 +95,7 @@ def test_the_package_refuses_an_ip_or_localhost_url_before_connecting(
 def test_the_size_limit_is_enforced_while_the_package_writes(package_settings, named_server):
     package_settings.LECTURE_MAX_BYTES = 20_000
 
-    lecture = run(named_server.file_url("lecture.mp4"))
+    lecture = processed_lecture(named_server.file_url("lecture.mp4"))
 
     assert lecture.status == "failed"
     assert lecture.error_message == "recording is larger than the 19.5 KiB limit"
@@ -116,7 +106,7 @@ def test_the_size_limit_is_enforced_while_the_package_writes(package_settings, n
 def test_an_html_page_is_not_a_video(package_settings, named_server):
     url, route = named_server.route(always(200, b"<html>Sign in</html>", "text/html"))
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.error_message == "source is not a video"
     assert route.requests == 0  # refused on the HEAD, before any GET
@@ -128,7 +118,7 @@ def test_an_audio_only_file_is_refused_by_the_package_as_not_a_video(
 ):
     # The package's HEAD check wants "video/" in the content type: use the built-in
     # downloader for audio-only sources.
-    lecture = run(named_server.file_url("audio-only.m4a"))
+    lecture = processed_lecture(named_server.file_url("audio-only.m4a"))
 
     assert lecture.error_message == "source is not a video"
 
@@ -137,7 +127,7 @@ def test_an_audio_only_file_is_refused_by_the_package_as_not_a_video(
 def test_an_http_404_fails_at_once_without_the_url(package_settings, named_server):
     url, route = named_server.route(always(404, b"gone", "video/mp4"))
 
-    lecture = run(url + "?signature=s3cr3t")
+    lecture = processed_lecture(url + "?signature=s3cr3t")
 
     assert lecture.status == "failed"
     assert lecture.error_message == f"{NAMED_HOST} answered HTTP 404"
@@ -148,7 +138,7 @@ def test_an_http_404_fails_at_once_without_the_url(package_settings, named_serve
 def test_a_dropped_connection_is_tried_again_from_the_start(package_settings, named_server, media):
     url, route = named_server.route(drop_first(media.h264_aac), suffix="/lecture.mp4")
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "completed", lecture.error_message
     assert route.requests == 2
@@ -158,7 +148,7 @@ def test_a_dropped_connection_is_tried_again_from_the_start(package_settings, na
 
 @pytest.mark.parametrize("path", ["hls/ts/index.m3u8", "hls/panobf/seg000.panobf2"])
 def test_hls_is_refused_before_the_package_sees_it(package_settings, media_server, path):
-    lecture = run(media_server.file_url(path))
+    lecture = processed_lecture(media_server.file_url(path))
 
     assert lecture.status == "failed"
     assert lecture.error_message == "PanoptoDownloader is not used for HLS; use the built-in one"
@@ -184,7 +174,7 @@ def test_an_unexpected_package_error_is_a_short_message(stand_in, media_server):
 
     stand_in.download = broken
 
-    lecture = run(media_server.file_url("lecture.mp4") + "?signature=s3cr3t")
+    lecture = processed_lecture(media_server.file_url("lecture.mp4") + "?signature=s3cr3t")
 
     assert lecture.error_message == "PanoptoDownloader failed: RuntimeError"
     assert len(calls) == 3  # an unknown failure is tried again, as a transient one
@@ -193,6 +183,6 @@ def test_an_unexpected_package_error_is_a_short_message(stand_in, media_server):
 def test_a_package_that_writes_nothing_fails_the_lecture(stand_in, media_server):
     stand_in.download = lambda url, path, callback: callback(100)
 
-    lecture = run(media_server.file_url("lecture.mp4"))
+    lecture = processed_lecture(media_server.file_url("lecture.mp4"))
 
     assert lecture.error_message == "PanoptoDownloader wrote no file"

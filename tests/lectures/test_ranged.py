@@ -19,19 +19,11 @@ from lectures.fetch.ranged import (
     stream_recording,
 )
 from lectures.models import Lecture
-from lectures.pipeline import lecture_process
-from tests.lectures.factories import LectureFactory
+from tests.lectures.factories import processed_lecture
 from tests.lectures.media import audio_packet_payloads, write_media
 from tests.lectures.media_server import always, fail_first, ranged
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lecture_settings")]
-
-
-def run(stream_url: str) -> Lecture:
-    lecture = LectureFactory(stream_url=stream_url)
-    lecture_process(lecture_id=lecture.id)
-    lecture.refresh_from_db()
-    return lecture
 
 
 def stored_audio(lecture: Lecture) -> Path:
@@ -59,7 +51,7 @@ def test_a_fast_start_mp4_is_read_in_one_request_with_no_video_on_disk(
 ):
     url, route = media_server.route(ranged(media.h264_aac))
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "completed", lecture.error_message
     assert route.requests == 1
@@ -75,7 +67,7 @@ def test_an_mp4_with_its_index_at_the_end_completes_with_the_same_audio(
 ):
     url, route = media_server.route(ranged(media.root / name))
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "completed", lecture.error_message
     assert scratch_seen == [["audio.m4a"]]
@@ -93,7 +85,7 @@ def test_a_large_mp4_with_its_index_at_the_end_is_not_fetched_twice(
     size = big_moov_last.stat().st_size
     url, route = media_server.route(ranged(big_moov_last))
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "completed", lecture.error_message
     # The head, the index at the end, then the samples from where they start.
@@ -108,7 +100,7 @@ def test_a_connection_dropped_mid_file_resumes_where_it_stopped(media, media_ser
     size = media.h264_aac.stat().st_size
     url, route = media_server.route(ranged(media.h264_aac, drop_first_after=size // 2))
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "completed", lecture.error_message
     assert route.range_headers == ["bytes=0-", f"bytes={size // 2}-"]
@@ -122,7 +114,7 @@ def test_a_file_replaced_during_the_download_is_never_spliced(media, media_serve
         ranged(media.h264_aac, drop_first_after=size // 2, etag_after_first='"v2"')
     )
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "failed"
     assert lecture.error_message == "the recording on 127.0.0.1 changed during the download"
@@ -142,7 +134,7 @@ def test_with_weak_tags_a_resume_sends_no_if_range_and_still_sees_a_replaced_fil
         ranged(media.h264_aac, drop_first_after=size // 2, weak=True, etag_after_first='"v2"')
     )
 
-    resumed, failed = run(same), run(replaced)
+    resumed, failed = processed_lecture(same), processed_lecture(replaced)
 
     assert resumed.status == "completed", resumed.error_message
     assert same_route.range_headers == ["bytes=0-", f"bytes={size // 2}-"]
@@ -157,7 +149,7 @@ def test_a_resume_answered_with_the_wrong_range_fails_clearly(media, media_serve
         ranged(media.h264_aac, drop_first_after=size // 2, wrong_range_after_first=True)
     )
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "failed"
     assert lecture.error_message == "127.0.0.1 answered a range request with the wrong range"
@@ -169,7 +161,7 @@ def test_a_declared_size_over_the_limit_fails_before_the_body_is_read(
     settings.LECTURE_MAX_BYTES = media.h264_aac.stat().st_size - 1
     url, route = media_server.route(ranged(media.h264_aac))
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "failed"
     assert lecture.error_message == str(SourceTooLarge(settings.LECTURE_MAX_BYTES))
@@ -182,7 +174,7 @@ def test_a_server_without_ranges_is_downloaded_whole_in_its_first_answer(
     # ``always`` answers 200 with the whole file and ignores Range.
     url, route = media_server.route(always(200, media.h264_aac.read_bytes(), "video/mp4"))
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "completed", lecture.error_message
     assert route.requests == 1
@@ -192,7 +184,7 @@ def test_a_server_without_ranges_is_downloaded_whole_in_its_first_answer(
 def test_a_transient_error_on_the_first_request_is_retried(media, media_server):
     url, route = media_server.route(fail_first(media.h264_aac, 503))
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "completed", lecture.error_message
     assert route.requests == 2
@@ -209,7 +201,7 @@ def test_a_playlist_behind_a_url_without_m3u8_is_read_as_hls(media, media_server
         always(200, absolute.encode(), "application/vnd.apple.mpegurl"), suffix=".mp4"
     )
 
-    lecture = run(url)
+    lecture = processed_lecture(url)
 
     assert lecture.status == "completed", lecture.error_message
     assert lecture.duration_seconds == pytest.approx(4, abs=0.5)

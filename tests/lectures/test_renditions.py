@@ -13,7 +13,7 @@ import pytest
 
 from lectures.fetch import NoAudioSource, download
 from lectures.fetch.renditions import AudioSignature, Probed, choose_probed
-from tests.lectures.media import HLS_START_SECONDS, write_media
+from tests.lectures.media import HLS_START_SECONDS, write_audio_rendition, write_media
 from tests.lectures.media_server import MediaServer
 
 CODECS = 'CODECS="avc1.42e00a,mp4a.40.2"'
@@ -55,18 +55,7 @@ def renditions(tmp_path_factory) -> Iterator[MediaServer]:
     for name, (size, rate, bit_rate) in RENDITIONS.items():
         _write_rendition(root / name, size, rate, bit_rate)
     _write_rendition(root / "video-only", (48, 32), 48000, None, audio=False)
-    (root / "audio").mkdir()
-    write_media(
-        root / "audio" / "index.m3u8",
-        video=False,
-        container_format="hls",
-        start_seconds=HLS_START_SECONDS,
-        options={
-            "hls_time": "1",
-            "hls_playlist_type": "vod",
-            "hls_segment_filename": str(root / "audio" / "a%03d.ts"),
-        },
-    )
+    write_audio_rendition(root / "audio")
     three = _variant("high", 3_000_000) + _variant("mid", 1_000_000) + _variant("low", 300_000)
     masters = {
         "same-audio.m3u8": three,

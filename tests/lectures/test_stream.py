@@ -12,21 +12,11 @@ from django.core.files.storage import default_storage
 from lectures.audio import extract_audio
 from lectures.fetch import SourceTooLarge, hls
 from lectures.fetch.stream import stream_hls
-from lectures.models import Lecture
-from lectures.pipeline import lecture_process
-from tests.lectures.factories import LectureFactory
+from tests.lectures.factories import processed_lecture
 from tests.lectures.media import audio_packet_payloads
 from tests.lectures.media_server import always, drop_first, fail_first
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lecture_settings")]
-
-
-def run(stream_url: str) -> Lecture:
-    lecture = LectureFactory(stream_url=stream_url)
-    outcome = lecture_process(lecture_id=lecture.id)
-    lecture.refresh_from_db()
-    lecture.outcome = outcome
-    return lecture
 
 
 def playlist_with(media, media_server, replace: dict[int, str]) -> str:
@@ -47,7 +37,7 @@ def playlist_with(media, media_server, replace: dict[int, str]) -> str:
 def test_hls_audio_is_written_while_the_segments_arrive_with_no_video_on_disk(
     media, media_server, scratch_seen, playlist
 ):
-    lecture = run(media_server.file_url(playlist))
+    lecture = processed_lecture(media_server.file_url(playlist))
 
     assert lecture.status == "completed", lecture.error_message
     assert scratch_seen == [["audio.m4a"]]
@@ -57,7 +47,7 @@ def test_hls_audio_is_written_while_the_segments_arrive_with_no_video_on_disk(
 def test_the_streamed_audio_is_what_extraction_from_a_whole_file_gives(
     media, media_server, tmp_path
 ):
-    lecture = run(media_server.file_url("hls/ts/index.m3u8"))
+    lecture = processed_lecture(media_server.file_url("hls/ts/index.m3u8"))
 
     audio = Path(default_storage.path(lecture.audio_storage_key))
     whole = tmp_path / "whole.ts"
@@ -70,7 +60,7 @@ def test_a_segment_that_fails_once_is_fetched_again_and_the_audio_is_whole(media
     names = media.hls.segment_names
     segment, route = media_server.route(fail_first(media.root / "hls/ts" / names[1], 500))
 
-    lecture = run(playlist_with(media, media_server, {1: segment}))
+    lecture = processed_lecture(playlist_with(media, media_server, {1: segment}))
 
     assert lecture.status == "completed", lecture.error_message
     assert route.requests == 2
@@ -81,7 +71,7 @@ def test_a_segment_dropped_halfway_is_fetched_again_whole(media, media_server):
     names = media.hls.segment_names
     segment, route = media_server.route(drop_first(media.root / "hls/ts" / names[2]))
 
-    lecture = run(playlist_with(media, media_server, {2: segment}))
+    lecture = processed_lecture(playlist_with(media, media_server, {2: segment}))
 
     assert lecture.status == "completed", lecture.error_message
     assert route.requests == 2
@@ -93,7 +83,7 @@ def test_a_segment_answering_404_fails_the_lecture_and_stores_nothing(
 ):
     segment, _ = media_server.route(always(404))
 
-    lecture = run(playlist_with(media, media_server, {2: segment}))
+    lecture = processed_lecture(playlist_with(media, media_server, {2: segment}))
 
     assert lecture.status == "failed"
     assert lecture.error_message == "127.0.0.1 answered HTTP 404"
@@ -104,7 +94,7 @@ def test_a_segment_answering_404_fails_the_lecture_and_stores_nothing(
 def test_the_size_limit_holds_while_streaming(media, media_server, settings):
     settings.LECTURE_MAX_BYTES = len(media.hls.plain_bytes) // 2
 
-    lecture = run(media_server.file_url("hls/ts/index.m3u8"))
+    lecture = processed_lecture(media_server.file_url("hls/ts/index.m3u8"))
 
     assert lecture.status == "failed"
     assert lecture.error_message == str(SourceTooLarge(settings.LECTURE_MAX_BYTES))
@@ -132,7 +122,7 @@ def test_segments_past_the_memory_bound_go_through_a_scratch_file_and_retry_whol
     names = media.hls.segment_names
     segment, route = media_server.route(drop_first(media.root / "hls/ts" / names[2]))
 
-    lecture = run(playlist_with(media, media_server, {2: segment}))
+    lecture = processed_lecture(playlist_with(media, media_server, {2: segment}))
 
     assert lecture.status == "completed", lecture.error_message
     assert route.requests == 2
