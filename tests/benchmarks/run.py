@@ -920,12 +920,10 @@ class Bench:
             counts[API_ROWS] == counts[1],
         )
 
+        status_name = "GET /api/lectures/{id}/status"
         targets = {
             "bare Django JSON view": (f"{self.web_base}/bench/json", None),
-            "GET /api/lectures/{id}/status": (
-                f"{self.web_base}/api/lectures/{lectures[0].id}/status",
-                token,
-            ),
+            status_name: (f"{self.web_base}/api/lectures/{lectures[0].id}/status", token),
             f"GET /api/lectures ({API_ROWS} rows)": (f"{self.web_base}/api/lectures", token),
         }
         # Rounds interleave the endpoints so that a burst of other load on the machine
@@ -951,12 +949,15 @@ class Bench:
         bare = rps["bare Django JSON view"]
         for name in list(targets)[1:]:
             ratio = rps[name] / bare
+            # SPEC 10 sets a throughput target for the polled status route only; of a
+            # list it asks a constant number of queries (above).
+            target = API_RATIO_TARGET if name == status_name else None
             self.report.add(
                 f"API {name}: ratio to bare view",
                 ratio,
                 "x",
-                f">= {API_RATIO_TARGET}",
-                ratio >= API_RATIO_TARGET,
+                f">= {target}" if target else None,
+                ratio >= target if target else None,
             )
 
     # -- queue
