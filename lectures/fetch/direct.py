@@ -27,13 +27,22 @@ from lectures.fetch.progress import DownloadResult, Progress
 from lectures.fetch.retry import with_retries
 from lectures.fetch.transport import READ_FAILURES, GuardedSession, open_url
 
-__all__ = ["FileDownload", "Opened", "PlaylistAnswer"]
+__all__ = ["FileDownload", "Opened", "PlaylistAnswer", "if_range_validator"]
 
 _CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$", re.IGNORECASE)
 
 
 # A response already received, and the URL it came from after redirects.
 Opened = tuple[httpx.Response, str]
+
+
+def if_range_validator(etag: str | None, last_modified: str | None) -> str | None:
+    """What an ``If-Range`` may name (RFC 9110 13.1.5): a strong entity tag, or the date
+    when there is no entity tag at all; a weak tag allows neither. ``None``: send none, and
+    compare the answer's validators instead."""
+    if etag:
+        return None if etag.startswith("W/") else etag
+    return last_modified
 
 
 class PlaylistAnswer(Exception):

@@ -25,6 +25,7 @@ directory first (that answer is its first attempt); a playlist answer is read as
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from lectures.fetch.direct import FileDownload, Opened
+from lectures.fetch.direct import FileDownload, Opened, if_range_validator
 from lectures.fetch.errors import (
     NotMediaSource,
     SourceTooLarge,
@@ -47,7 +48,7 @@ from lectures.fetch.media import is_media_type, is_playlist_type, looks_like_hls
 from lectures.fetch.progress import Progress, ProgressCallback
 from lectures.fetch.retry import retried_chunks, with_retries
 from lectures.fetch.stream import StreamedRecording, stream_hls
-from lectures.fetch.transport import GuardedSession, lost_connection, open_url
+from lectures.fetch.transport import GuardedSession, abort_response, lost_connection, open_url
 
 __all__ = [
     "FETCH_BUDGET_FACTOR",
@@ -100,6 +101,7 @@ class RangedRecording(io.RawIOBase):
         self._fetched_lock = threading.Lock()
         self._budget = FETCH_BUDGET_FACTOR * size + READ_THROUGH_BYTES
         self.requests = 1
+        self._error: BaseException | None = None
         self._run: StreamedRecording | None = self._start_run(0, first)
 
     # --- io.RawIOBase -------------------------------------------------------------------
@@ -114,14 +116,22 @@ class RangedRecording(io.RawIOBase):
         return self._pos
 
     def read(self, size: int = -1) -> bytes:
+        """Raises the download's error, and again on every later read: a failed fetch
+        fails the recording, wherever FFmpeg reads next."""
+        if self._error is not None:
+            raise self._error
         left = self._size - self._pos
         size = left if size < 0 else min(size, left)
         if size <= 0:
             return b""
-        run = self._run_at(self._pos)
-        data = run.read(size)  # fewer bytes when a network chunk ends first
-        if not data:  # the run ended before the file did: the server's fault
-            raise UnsupportedSource(f"{display_host(self._url)} ended the recording early")
+        try:
+            run = self._run_at(self._pos)
+            data = run.read(size)  # fewer bytes when a network chunk ends first
+            if not data:  # the run ended before the file did: the server's fault
+                raise UnsupportedSource(f"{display_host(self._url)} ended the recording early")
+        except BaseException as error:
+            self._error = error
+            raise
         self._pos += len(data)
         self._run_pos = self._pos
         self._advance(len(data))
@@ -182,15 +192,21 @@ class RangedRecording(io.RawIOBase):
     def _start_run(self, offset: int, first: tuple[ExitStack, Opened] | None) -> StreamedRecording:
         position = offset
         opened = first
+        run: StreamedRecording
 
         def attempt() -> Iterator[bytes]:
             nonlocal position, opened
             if opened is not None:
                 (stack, (response, _final)), opened = opened, None
             else:
+                if run.stopping.is_set():
+                    return
                 stack = ExitStack()
                 response, _final = stack.enter_context(self._open(position))
+            run.on_close(functools.partial(abort_response, response))
             with stack:
+                if run.stopping.is_set():
+                    return  # closed while this request went out: nobody reads it
                 host = display_host(self._url)
                 with lost_connection(host):
                     # No chunk size: httpx would hold back bytes a dropped connection loses.
@@ -204,17 +220,15 @@ class RangedRecording(io.RawIOBase):
             raise TransientSourceError(f"connection to {host} ended early")
 
         def chunks() -> Iterator[bytes]:
-            return retried_chunks(self._policy, attempt)
+            return retried_chunks(self._policy, attempt, stop=run.stopping)
 
-        return StreamedRecording(chunks, ahead=_AHEAD_CHUNKS).start()
+        run = StreamedRecording(chunks, ahead=_AHEAD_CHUNKS)
+        return run.start()
 
     @contextmanager
     def _open(self, position: int) -> Iterator[Opened]:
         headers = {"Range": f"bytes={position}-"}
-        etag, last_modified = self._version
-        # The same representation or the whole new one (200): RFC 9110 13.1.5 wants a
-        # strong entity tag, or a date when there is none.
-        if_range = etag if etag and not etag.startswith("W/") else last_modified
+        if_range = if_range_validator(*self._version)
         if if_range:
             headers["If-Range"] = if_range
         with open_url(self._client, self._url, self._policy, headers) as (response, final_url):

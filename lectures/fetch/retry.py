@@ -6,6 +6,7 @@ pass through at once.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -36,8 +37,15 @@ class _Budget:
         self._failures = 0
         self._resumes = 0
 
-    def wait_or_raise(self, error: TransientSourceError, *, made_progress: bool) -> None:
-        """Sleep before the next attempt, or raise ``error`` when the budget is spent."""
+    def wait_or_raise(
+        self,
+        error: TransientSourceError,
+        *,
+        made_progress: bool,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Sleep before the next attempt, or raise ``error`` when the budget is spent; a
+        set ``stop`` cuts the sleep short."""
         if made_progress:
             self._failures, self._resumes = 1, self._resumes + 1
         else:
@@ -45,7 +53,11 @@ class _Budget:
         policy = self._policy
         if self._failures > policy.max_retries or self._resumes > policy.max_resumes:
             raise error
-        time.sleep(backoff_delay(policy, self._failures, error))
+        delay = backoff_delay(policy, self._failures, error)
+        if stop is None:
+            time.sleep(delay)
+        else:
+            stop.wait(delay)
 
 
 def with_retries(policy: SourcePolicy, attempt: Callable[[], T]) -> T:
@@ -58,10 +70,15 @@ def with_retries(policy: SourcePolicy, attempt: Callable[[], T]) -> T:
             budget.wait_or_raise(error, made_progress=error.made_progress)
 
 
-def retried_chunks(policy: SourcePolicy, attempt: Callable[[], Iterator[bytes]]) -> Iterator[bytes]:
+def retried_chunks(
+    policy: SourcePolicy,
+    attempt: Callable[[], Iterator[bytes]],
+    stop: threading.Event | None = None,
+) -> Iterator[bytes]:
     """:func:`with_retries` for a stream: each call of ``attempt`` yields the bytes from
     where the previous one stopped (it keeps its own position). An attempt that yielded
-    anything before it failed made progress."""
+    anything before it failed made progress. Once ``stop`` is set (nobody reads the stream
+    any more) a failure ends the stream instead of another attempt."""
     budget = _Budget(policy)
     while True:
         moved = False
@@ -71,4 +88,8 @@ def retried_chunks(policy: SourcePolicy, attempt: Callable[[], Iterator[bytes]])
                 yield chunk
             return
         except TransientSourceError as error:
-            budget.wait_or_raise(error, made_progress=moved or error.made_progress)
+            if stop is not None and stop.is_set():
+                return
+            budget.wait_or_raise(error, made_progress=moved or error.made_progress, stop=stop)
+            if stop is not None and stop.is_set():
+                return

@@ -53,6 +53,8 @@ class StreamedRecording:
         self._chunk = b""
         self._at = 0  # where the next read starts in ``_chunk``
         self._done = False
+        self._error: BaseException | None = None
+        self._on_close: Callable[[], None] | None = None
         self.bytes_read = 0
         self._thread = threading.Thread(
             target=self._produce, args=(chunks,), name="recording-stream", daemon=True
@@ -63,6 +65,16 @@ class StreamedRecording:
     def set_fraction(self, fraction: float) -> None:
         """Called from the producer thread; reported from the reader's (the job's) thread."""
         self._fraction = fraction
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set once the reader has closed the stream: the producer should fetch no more."""
+        return self._stop
+
+    def on_close(self, abort: Callable[[], None] | None) -> None:
+        """What ``close`` calls to end the producer's current read at once (a read blocked
+        on a stalled server would otherwise hold the reader until its time-out)."""
+        self._on_close = abort
 
     def _produce(self, chunks: Callable[[], Iterator[bytes]]) -> None:
         iterator = chunks()
@@ -126,7 +138,11 @@ class StreamedRecording:
         return skipped
 
     def _next_chunk(self) -> bool:
-        """Wait for the next chunk; ``False`` at the end; the producer's error is raised."""
+        """Wait for the next chunk; ``False`` at the end; the producer's error is raised,
+        and raised again on every later read (FFmpeg reads again after an error, and PyAV
+        keeps only the last exception: an end of stream would hide the real one)."""
+        if self._error is not None:
+            raise self._error
         if self._done:
             return False
         item = self._queue.get()
@@ -135,6 +151,7 @@ class StreamedRecording:
             return False
         if isinstance(item, BaseException):
             self._done = True
+            self._error = item
             raise item
         self._chunk, self._at = item, 0  # type: ignore[assignment]
         return True
@@ -146,8 +163,11 @@ class StreamedRecording:
             self._progress(fraction)
 
     def close(self) -> None:
-        """Stop the producer (if it still runs) and wait for it."""
+        """Stop the producer (if it still runs): end its current read, and wait for it."""
         self._stop.set()
+        abort = self._on_close
+        if abort is not None:
+            abort()
         while True:  # unblock a producer waiting on a full queue
             try:
                 self._queue.get_nowait()

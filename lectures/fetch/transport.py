@@ -13,10 +13,11 @@ requested, and turns HTTP statuses and network failures into :mod:`~lectures.fet
 from __future__ import annotations
 
 import functools
+import socket
 import ssl
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from email.utils import parsedate_to_datetime
 from typing import Any, Self
 from urllib.parse import urljoin
@@ -38,6 +39,7 @@ __all__ = [
     "GuardedBackend",
     "GuardedSession",
     "GuardedTransport",
+    "abort_response",
     "lost_connection",
     "open_url",
 ]
@@ -308,6 +310,18 @@ def open_url(
         finally:
             response.close()
     raise BlockedSource(f"too many redirects (more than {policy.max_redirects})")
+
+
+def abort_response(response: httpx.Response) -> None:
+    """End a streamed response's connection from another thread: a read blocked on it
+    returns at once (closing the socket alone does not wake it; shutting it down does).
+    The reading thread then sees a lost connection."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is None:
+        return
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 @contextmanager

@@ -127,6 +127,15 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_body(200, data, content_type, ETag='"fixture"')
 
+    def wait_for_hang_up(self, limit: float) -> None:
+        """Send nothing more until the client closes its end (or ``limit`` seconds pass)."""
+        self.connection.settimeout(limit)
+        try:
+            while self.connection.recv(65536):
+                pass
+        except OSError:
+            pass
+
     def send_partial_then_close(self, data: bytes, content_type: str, stall: float = 0) -> None:
         """Promise the whole body, send half, (optionally stall), then drop the connection."""
         self.send_response(200)
@@ -389,17 +398,24 @@ def ranged(
     wrong_range_after_first: bool = False,
     weak: bool = False,
     drip_every: float | None = None,
+    stall_first_after: int | None = None,
+    unavailable_from: int | None = None,
 ) -> Behaviour:
     """Serve the file with ``Range`` (ETag ``"v1"``), misbehaving on demand: the first
-    answer drops the connection after ``drop_first_after`` bytes; later answers carry
-    ``etag_after_first`` (a file replaced meanwhile: an ``If-Range`` for ``"v1"`` then gets
-    the whole new file, 200) or start at the wrong offset. ``weak``: the tags are weak
-    (``W/"v1"``), which an ``If-Range`` cannot name. ``drip_every``: the body goes out a
-    byte at a time, one every so many seconds."""
+    answer drops the connection after ``drop_first_after`` bytes, or sends
+    ``stall_first_after`` bytes and then nothing until the client hangs up (up to a
+    minute); later answers carry ``etag_after_first`` (a file replaced meanwhile: an
+    ``If-Range`` for ``"v1"`` then gets the whole new file, 200) or start at the wrong
+    offset; requests from the ``unavailable_from``-th on are answered 503. ``weak``: the
+    tags are weak (``W/"v1"``), which an ``If-Range`` cannot name. ``drip_every``: the body
+    goes out a byte at a time, one every so many seconds."""
 
     def behaviour(handler: Handler, route: Route) -> None:
         data = path.read_bytes()
         first = route.requests == 1
+        if unavailable_from is not None and route.requests >= unavailable_from:
+            handler.send_body(503, b"unavailable", "text/plain")
+            return
         etag = ("W/" if weak else "") + ('"v1"' if first else etag_after_first)
         start = _asked_range(handler, len(data), etag)
         if not first and wrong_range_after_first and start is not None:
@@ -416,6 +432,12 @@ def ranged(
         if first and drop_first_after is not None:
             handler.wfile.write(body[:drop_first_after])
             handler.wfile.flush()
+            handler.close_connection = True
+            return
+        if first and stall_first_after is not None:
+            handler.wfile.write(body[:stall_first_after])
+            handler.wfile.flush()
+            handler.wait_for_hang_up(60)
             handler.close_connection = True
             return
         # In blocks, each counted once written: a reader that moves elsewhere hangs up.

@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 
 from lectures.audio import extract_audio
 from lectures.fetch import SourceTooLarge, UnsupportedSource, source_policy
+from lectures.fetch.direct import if_range_validator
 from lectures.fetch.ranged import (
     FETCH_BUDGET_FACTOR,
     READ_THROUGH_BYTES,
@@ -141,6 +142,57 @@ def test_with_weak_tags_a_resume_sends_no_if_range_and_still_sees_a_replaced_fil
     assert same_route.if_range_headers == [None, None]
     assert failed.status == "failed"
     assert failed.error_message == "the recording on 127.0.0.1 changed during the download"
+
+
+def test_a_server_failing_mid_file_fails_the_job_with_its_own_answer(big_moov_last, media_server):
+    # The head, then the index at the end, then the samples: that third request and its
+    # retries are answered 503.
+    url, route = media_server.route(ranged(big_moov_last, unavailable_from=3))
+
+    lecture = processed_lecture(url)
+
+    # Not "ended the recording early": FFmpeg reads again after the failed read, and the
+    # download's own error must still be the one it raises.
+    assert lecture.status == "failed"
+    assert lecture.error_message == "127.0.0.1 answered HTTP 503"
+    assert route.requests == 3 + 2  # and the two retries the test settings allow
+
+
+def test_a_stalled_answer_is_hung_up_when_the_reader_moves_and_is_not_asked_again(
+    media, media_server, settings
+):
+    # A read time-out longer than the wait for the fetching thread: only hanging up on the
+    # stalled answer ends that thread.
+    settings.LECTURE_READ_TIMEOUT_SECONDS = 120
+    path = media.h264_aac
+    url, route = media_server.route(ranged(path, stall_first_after=64 * 1024))
+    before = {t.ident for t in threading.enumerate()}
+
+    with stream_recording(url, path.parent, source_policy(), lambda fraction: None) as recording:
+        head = recording.read(1000)
+        recording.seek(0)  # back: a new request, the stalled one is abandoned
+        again = recording.read(1000)
+        assert sum(1 for t in threading.enumerate() if t.name == "recording-stream") == 1
+
+    assert head == again == path.read_bytes()[:1000]
+    assert route.range_headers == ["bytes=0-", "bytes=0-"]
+    left = [
+        t for t in threading.enumerate() if t.ident not in before and t.name == "recording-stream"
+    ]
+    assert left == []
+
+
+@pytest.mark.parametrize(
+    ("etag", "last_modified", "sent"),
+    [
+        ('"v1"', "Sun, 29 Nov 2026 10:00:00 GMT", '"v1"'),
+        ('W/"v1"', "Sun, 29 Nov 2026 10:00:00 GMT", None),  # a weak tag allows no date
+        (None, "Sun, 29 Nov 2026 10:00:00 GMT", "Sun, 29 Nov 2026 10:00:00 GMT"),
+        (None, None, None),
+    ],
+)
+def test_if_range_names_a_strong_tag_or_a_date_only_without_any_tag(etag, last_modified, sent):
+    assert if_range_validator(etag, last_modified) == sent
 
 
 def test_a_resume_answered_with_the_wrong_range_fails_clearly(media, media_server):
