@@ -12,7 +12,8 @@ file that FFmpeg reads as a single MPEG-TS (or fragmented MP4, init segment firs
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,10 +48,22 @@ _SPOOL_BYTES = 16 * 1024 * 1024
 class HLSDownload:
     """An HLS stream: playlists parsed with ``m3u8``, every byte fetched through the guard."""
 
-    def __init__(self, client: GuardedSession, policy: SourcePolicy, progress: Progress) -> None:
+    def __init__(
+        self,
+        client: GuardedSession,
+        policy: SourcePolicy,
+        progress: Progress,
+        *,
+        stop: threading.Event | None = None,
+        on_response: Callable[[httpx.Response], None] | None = None,
+    ) -> None:
+        """``stop``: set when nobody reads the download any more (no request is retried
+        then); ``on_response`` is handed each segment's answer before its body is read."""
         self._client = client
         self._policy = policy
         self._progress = progress
+        self._stop = stop
+        self._on_response = on_response
         self._keys: dict[str, bytes] = {}
 
     def run(self, url: str, dest: Path) -> DownloadResult:
@@ -172,7 +185,7 @@ class HLSDownload:
                     raise NotMediaSource("source is not a video")
                 return _read_playlist_body(response, display_host(final_url)), final_url
 
-        return with_retries(self._policy, attempt)
+        return with_retries(self._policy, attempt, self._stop)
 
     def _write_segments(self, segments: list[Segment], dest: Path, head: Path | None) -> int:
         """Append every segment to ``dest``; ``head`` holds the first (and its init
@@ -213,6 +226,8 @@ class HLSDownload:
             out.truncate()
             decryptor = self._decryptor(segment) if segment and segment.key else None
             with open_url(self._client, url, self._policy, headers) as (response, final_url):
+                if self._on_response is not None:
+                    self._on_response(response)
                 host = display_host(final_url)
                 content_type = media_type(response)
                 if content_type and not is_media_type(content_type):
@@ -228,7 +243,7 @@ class HLSDownload:
             if decryptor:
                 out.write(decryptor.finalize())
 
-        with_retries(self._policy, attempt)
+        with_retries(self._policy, attempt, self._stop)
 
     def _decryptor(self, segment: Segment) -> _SegmentDecryptor:
         assert segment.key is not None
@@ -252,7 +267,7 @@ class HLSDownload:
                 raise UnsupportedSource("HLS encryption key is not a 16-byte AES key")
             return body
 
-        return with_retries(self._policy, attempt)
+        return with_retries(self._policy, attempt, self._stop)
 
 
 class _SegmentBuffer:

@@ -25,7 +25,6 @@ directory first (that answer is its first attempt); a playlist answer is read as
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import re
@@ -48,7 +47,7 @@ from lectures.fetch.media import is_media_type, is_playlist_type, looks_like_hls
 from lectures.fetch.progress import Progress, ProgressCallback
 from lectures.fetch.retry import retried_chunks, with_retries
 from lectures.fetch.stream import StreamedRecording, stream_hls
-from lectures.fetch.transport import GuardedSession, abort_response, lost_connection, open_url
+from lectures.fetch.transport import GuardedSession, lost_connection, open_url
 
 __all__ = [
     "FETCH_BUDGET_FACTOR",
@@ -203,7 +202,7 @@ class RangedRecording(io.RawIOBase):
                     return
                 stack = ExitStack()
                 response, _final = stack.enter_context(self._open(position))
-            run.on_close(functools.partial(abort_response, response))
+            run.hang_up_on_close(response)
             with stack:
                 if run.stopping.is_set():
                     return  # closed while this request went out: nobody reads it

@@ -60,14 +60,21 @@ class _Budget:
             stop.wait(delay)
 
 
-def with_retries(policy: SourcePolicy, attempt: Callable[[], T]) -> T:
-    """Run ``attempt`` and return its result, retrying on :class:`TransientSourceError`."""
+def with_retries(
+    policy: SourcePolicy, attempt: Callable[[], T], stop: threading.Event | None = None
+) -> T:
+    """Run ``attempt`` and return its result, retrying on :class:`TransientSourceError`;
+    once ``stop`` is set (nobody wants the result any more) a failure is not retried."""
     budget = _Budget(policy)
     while True:
         try:
             return attempt()
         except TransientSourceError as error:
-            budget.wait_or_raise(error, made_progress=error.made_progress)
+            if stop is not None and stop.is_set():
+                raise
+            budget.wait_or_raise(error, made_progress=error.made_progress, stop=stop)
+            if stop is not None and stop.is_set():
+                raise
 
 
 def retried_chunks(

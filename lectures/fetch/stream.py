@@ -7,22 +7,26 @@ and hands them, in order, through a short queue to :class:`StreamedRecording`, a
 object FFmpeg reads (``av.open`` on it): the audio packets are written to the output while
 the next segments arrive, and no video lands on disk. A failure of the download comes out
 of ``read`` as the download's own error, which PyAV raises again out of the demuxer; a
-reader that stops early (no audio, the job's claim lost) stops the thread.
+reader that stops early (no audio, the job's claim lost) stops the thread, hanging up on
+the answer it is reading (a stalled server would hold it until its read time-out).
 :mod:`~lectures.fetch.ranged` runs each of its ``Range`` requests through one too.
 """
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
 from lectures.fetch.guard import SourcePolicy, check_stream_url
 from lectures.fetch.hls import HLSDownload
 from lectures.fetch.progress import Progress, ProgressCallback
-from lectures.fetch.transport import GuardedSession
+from lectures.fetch.transport import GuardedSession, abort_response
 
 __all__ = ["StreamedRecording", "stream_hls"]
 
@@ -71,10 +75,11 @@ class StreamedRecording:
         """Set once the reader has closed the stream: the producer should fetch no more."""
         return self._stop
 
-    def on_close(self, abort: Callable[[], None] | None) -> None:
-        """What ``close`` calls to end the producer's current read at once (a read blocked
-        on a stalled server would otherwise hold the reader until its time-out)."""
-        self._on_close = abort
+    def hang_up_on_close(self, response: httpx.Response) -> None:
+        """Called by the producer with the answer it reads now: ``close`` hangs up on it,
+        so that a read blocked on a stalled server ends at once instead of at its
+        time-out."""
+        self._on_close = functools.partial(abort_response, response)
 
     def _produce(self, chunks: Callable[[], Iterator[bytes]]) -> None:
         iterator = chunks()
@@ -190,9 +195,17 @@ def stream_hls(
     def chunks() -> Iterator[bytes]:
         with GuardedSession(policy) as client:
             tracker = Progress(lambda fraction: stream.set_fraction(fraction))
-            yield from HLSDownload(client, policy, tracker).chunks(url, scratch)
+            download = HLSDownload(
+                client,
+                policy,
+                tracker,
+                stop=stream.stopping,
+                on_response=stream.hang_up_on_close,
+            )
+            yield from download.chunks(url, scratch)
 
-    stream = StreamedRecording(chunks, progress).start()
+    stream = StreamedRecording(chunks, progress)  # named before its thread reads the name
+    stream.start()
     try:
         yield stream
     finally:

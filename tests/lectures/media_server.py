@@ -240,6 +240,24 @@ def fail_first(path: Path, status: int, times: int = 1, **headers: str) -> Behav
     return behaviour
 
 
+def stall_after(path: Path, sent: int, content_type: str = "video/mp2t") -> Behaviour:
+    """Promise the whole file, send its first ``sent`` bytes, then nothing until the client
+    hangs up (up to a minute)."""
+
+    def behaviour(handler: Handler, _route: Route) -> None:
+        data = path.read_bytes()
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data[:sent])
+        handler.wfile.flush()
+        handler.wait_for_hang_up(60)
+        handler.close_connection = True
+
+    return behaviour
+
+
 def always(status: int, body: bytes = b"error", content_type: str = "text/plain") -> Behaviour:
     return lambda handler, _route: handler.send_body(status, body, content_type)
 

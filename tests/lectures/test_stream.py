@@ -4,6 +4,7 @@ video on disk, and the download's failures come out as they do from a download t
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from lectures.fetch import SourceTooLarge, hls
 from lectures.fetch.stream import stream_hls
 from tests.lectures.factories import processed_lecture
 from tests.lectures.media import audio_packet_payloads
-from tests.lectures.media_server import always, drop_first, fail_first
+from tests.lectures.media_server import always, drop_first, fail_first, stall_after
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lecture_settings")]
 
@@ -112,6 +113,33 @@ def test_a_reader_that_stops_early_stops_the_download(media_server, lecture_sett
         t for t in threading.enumerate() if t.ident not in before and t.name == "recording-stream"
     ]
     assert left == []
+
+
+def test_a_reader_that_stops_while_a_segment_stalls_hangs_up_and_asks_no_more(
+    media, media_server, settings, tmp_path
+):
+    from lectures.fetch import source_policy
+
+    # A read time-out longer than the wait for the fetching thread: only hanging up on the
+    # stalled segment ends that thread.
+    settings.LECTURE_READ_TIMEOUT_SECONDS = 120
+    second = media.root / "hls/ts" / media.hls.segment_names[1]
+    stalled_url, stalled = media_server.route(stall_after(second, 1000))
+    url = playlist_with(media, media_server, {1: stalled_url})
+    before = {t.ident for t in threading.enumerate()}
+
+    with stream_hls(url, tmp_path, source_policy(), lambda f: None) as recording:
+        assert recording.read(188)[:1] == b"G"
+        for _ in range(1000):  # until the thread has moved on to the stalled segment
+            if stalled.requests:
+                break
+            time.sleep(0.01)
+
+    left = [
+        t for t in threading.enumerate() if t.ident not in before and t.name == "recording-stream"
+    ]
+    assert left == []
+    assert stalled.requests == 1
 
 
 def test_segments_past_the_memory_bound_go_through_a_scratch_file_and_retry_whole(
