@@ -136,18 +136,23 @@ class HLSDownload:
         probed: list[Probed] = []
         fetched: dict[str, tuple[list[Segment], Path]] = {}
         first_error: SourceError | None = None
+        on_disk = 0  # the probes wait on disk until one is chosen: they share the limit
         for index, candidate in enumerate(candidates):
             head = dest.with_name(f"{dest.name}.probe{index}")
             try:
                 segments = self._media_segments(candidate.uri)
-                size = self._fetch_head(segments[0], head)
+                size = self._fetch_head(segments[0], head, already=on_disk)
             except SourceTooLarge:
+                head.unlink(missing_ok=True)
+                for _segments, probe in fetched.values():
+                    probe.unlink(missing_ok=True)
                 raise
             except SourceError as error:
                 head.unlink(missing_ok=True)
                 first_error = first_error or error
                 continue
             fetched[candidate.uri] = (segments, head)
+            on_disk += size
             audio = probe_audio(head)
             if audio is not None:
                 probed.append(Probed(candidate.uri, candidate.bandwidth, size, audio))
@@ -165,12 +170,13 @@ class HLSDownload:
                 head.unlink(missing_ok=True)
         return fetched[keep]
 
-    def _fetch_head(self, segment: Segment, path: Path) -> int:
-        """The first segment (after its init segment, if any) into ``path``; its size."""
+    def _fetch_head(self, segment: Segment, path: Path, *, already: int = 0) -> int:
+        """The first segment (after its init segment, if any) into ``path``; its size.
+        ``already``: bytes fetched before it that count against the size limit too."""
         with open(path, "wb") as out:
             if segment.init_uri:
-                self._append(out, segment.init_uri, None)
-            self._append(out, segment.uri, segment)
+                self._append(out, segment.init_uri, None, already=already)
+            self._append(out, segment.uri, segment, already=already)
             return out.tell()
 
     def _fetch_playlist(self, url: str) -> tuple[str, str]:

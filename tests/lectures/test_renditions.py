@@ -7,11 +7,12 @@ picture is a bigger file, and a 440 Hz tone) and counts the bytes it sends per r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from lectures.fetch import NoAudioSource, download
+from lectures.fetch import NoAudioSource, SourceTooLarge, download
 from lectures.fetch.renditions import AudioSignature, Probed, choose_probed
 from tests.lectures.media import HLS_START_SECONDS, write_audio_rendition, write_media
 from tests.lectures.media_server import MediaServer
@@ -115,6 +116,23 @@ def test_renditions_of_the_same_audio_download_the_smallest(server, policy, tmp_
     assert server.bytes_sent_under("mid") == first_segment_bytes(server, "mid")
     assert server.bytes_sent_under("high") == first_segment_bytes(server, "high")
     assert rendition_bytes(server, "high") > 10 * rendition_bytes(server, "low")
+
+
+def test_the_probed_first_segments_share_the_size_limit(server, policy, tmp_path):
+    # Each first segment fits, and so does the smallest rendition; the three probes that
+    # wait on disk together do not. A master offering hundreds of variants cannot fill the
+    # scratch disk with probes.
+    heads = [
+        (server.root_path / name / "seg000.ts").stat().st_size for name in ("high", "mid", "low")
+    ]
+    limit = sum(heads) - 1
+    assert max(heads) < limit and rendition_bytes(server, "low") < limit
+
+    with pytest.raises(SourceTooLarge):
+        fetch(server, "same-audio.m3u8", replace(policy, max_bytes=limit), tmp_path)
+
+    assert server.bytes_sent_under("low") <= first_segment_bytes(server, "low")
+    assert [p.name for p in (tmp_path / "scratch").iterdir()] == []  # no probe left behind
 
 
 def test_a_smaller_rendition_with_poorer_audio_loses_to_the_best_audio(server, policy, tmp_path):
