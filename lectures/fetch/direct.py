@@ -2,7 +2,9 @@
 
 The size limit is checked against the declared length and again while the body streams;
 transient failures are retried with back-off (see :mod:`~lectures.fetch.retry`), and an
-attempt that moved the download forward resumes where it stopped. A URL that answers with
+attempt that moved the download forward resumes where it stopped, when the file has an
+``ETag`` or a ``Last-Modified`` that shows it is still the same; without either it starts
+again. A URL that answers with
 an HLS playlist content type raises :class:`PlaylistAnswer` so the caller fetches it as HLS.
 """
 
@@ -27,13 +29,35 @@ from lectures.fetch.progress import DownloadResult, Progress
 from lectures.fetch.retry import with_retries
 from lectures.fetch.transport import READ_FAILURES, GuardedSession, open_url
 
-__all__ = ["FileDownload", "Opened", "PlaylistAnswer", "if_range_validator"]
+__all__ = [
+    "FileDownload",
+    "Opened",
+    "PlaylistAnswer",
+    "Validators",
+    "if_range_validator",
+    "validators",
+]
 
 _CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$", re.IGNORECASE)
 
 
 # A response already received, and the URL it came from after redirects.
 Opened = tuple[httpx.Response, str]
+
+
+# An answer's ``ETag`` and ``Last-Modified``: what identifies the version of the file.
+Validators = tuple[str | None, str | None]
+
+
+def validators(response: httpx.Response, like: Validators | None = None) -> Validators:
+    """The answer's ``ETag`` and ``Last-Modified``; with ``like`` (an earlier answer's),
+    only those ``like`` has: a later answer may add a validator, but must repeat the
+    earlier one's unchanged (RFC 9110 15.3.7: a 206 carries what a 200 would)."""
+    etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
+    if like is not None:
+        etag = etag if like[0] is not None else None
+        last_modified = last_modified if like[1] is not None else None
+    return etag, last_modified
 
 
 def if_range_validator(etag: str | None, last_modified: str | None) -> str | None:
@@ -57,7 +81,7 @@ class FileDownload:
         self._policy = policy
         self._progress = progress
         self._total: int | None = None
-        self._validator: str | None = None
+        self._version: Validators = (None, None)
         self._content_type = ""
         self._used_opened = False
 
@@ -73,11 +97,13 @@ class FileDownload:
     def _attempt(self, url: str, out: BinaryIO, opened: Opened | None) -> DownloadResult:
         offset = out.tell()
         headers: dict[str, str] = {}
-        if offset:
+        if offset and self._version != (None, None):
+            # Only resume the same representation: a changed file answers 200 instead, or
+            # a 206 whose validators differ. With none to compare, start again from 0.
             headers["Range"] = f"bytes={offset}-"
-            if self._validator:
-                # Only resume the same representation; a changed file answers 200 instead.
-                headers["If-Range"] = self._validator
+            if_range = if_range_validator(*self._version)
+            if if_range:
+                headers["If-Range"] = if_range
         first = opened is not None and not self._used_opened
         self._used_opened = self._used_opened or first
         answer = (
@@ -91,8 +117,7 @@ class FileDownload:
             if not is_media_type(content_type):
                 raise NotMediaSource("source is not a video")
             self._content_type = content_type
-            offset = self._start_position(response, out, offset, host)
-            self._validator = response.headers.get("etag") or response.headers.get("last-modified")
+            offset = self._start_position(response, out, offset if "Range" in headers else 0, host)
             written = self._stream_body(response, out, offset, host)
         if self._total is not None and written < self._total:
             raise TransientSourceError(
@@ -104,20 +129,25 @@ class FileDownload:
     def _start_position(
         self, response: httpx.Response, out: BinaryIO, offset: int, host: str
     ) -> int:
-        """Where this response's body starts in the file; checks size and Content-Range."""
+        """Where this response's body starts in the file (``offset``: where it was asked
+        to); checks size, Content-Range and, on a resume, that the file is the same."""
         if response.status_code == 206:
             match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
             if not match or int(match.group(1)) != offset:
                 raise UnsupportedSource(f"{host} answered a resume request with the wrong range")
+            if offset and validators(response, like=self._version) != self._version:
+                raise UnsupportedSource(f"the recording on {host} changed during the download")
             if match.group(3) != "*":
                 self._total = int(match.group(3))
         else:
-            # 200: a full body, whether we asked for a range or not: start over.
+            # 200: a full body, whether we asked for a range or not.
             offset = 0
-            out.seek(0)
-            out.truncate()
             length = response.headers.get("content-length")
             self._total = int(length) if length and length.isdigit() else None
+        if not offset:  # from the start: what an earlier attempt wrote goes
+            out.seek(0)
+            out.truncate()
+            self._version = validators(response)
         if self._total is not None and self._total > self._policy.max_bytes:
             raise SourceTooLarge(self._policy.max_bytes)
         return offset

@@ -19,8 +19,10 @@ spliced. What all requests fetch together is bounded too (:data:`FETCH_BUDGET_FA
 so a file laid out to make the reader jump back and forth cannot make it fetch without end.
 
 The first request asks for ``bytes=0-``. A server that answers with the whole file (no
-ranges), or with a range of unknown length, gets the file downloaded whole into the scratch
-directory first (that answer is its first attempt); a playlist answer is read as HLS.
+ranges), with a range of unknown length, or with neither ``ETag`` nor ``Last-Modified``
+(nothing would show a later range coming from a replaced file), gets the file downloaded
+whole into the scratch directory first (that answer is its first attempt); a playlist
+answer is read as HLS.
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ from pathlib import Path
 
 import httpx
 
-from lectures.fetch.direct import FileDownload, Opened, if_range_validator
+from lectures.fetch.direct import (
+    FileDownload,
+    Opened,
+    Validators,
+    if_range_validator,
+    validators,
+)
 from lectures.fetch.errors import (
     NotMediaSource,
     SourceTooLarge,
@@ -82,7 +90,7 @@ class RangedRecording(io.RawIOBase):
         policy: SourcePolicy,
         *,
         size: int,
-        version: tuple[str | None, str | None],
+        version: Validators,
         first: tuple[ExitStack, Opened],
         progress: ProgressCallback,
     ) -> None:
@@ -232,7 +240,7 @@ class RangedRecording(io.RawIOBase):
             headers["If-Range"] = if_range
         with open_url(self._client, self._url, self._policy, headers) as (response, final_url):
             host = display_host(final_url)
-            changed = _version(response, like=self._version) != self._version
+            changed = validators(response, like=self._version) != self._version
             if response.status_code != 206 or changed:
                 raise UnsupportedSource(f"the recording on {host} changed during the download")
             match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
@@ -294,8 +302,10 @@ def stream_recording(
         if not is_media_type(content_type):
             raise NotMediaSource("source is not a video")
         size = _ranged_size(response)
-        if size is None:
-            # No ranges (or no length): the answer is the first attempt of a whole download.
+        if size is None or validators(response) == (None, None):
+            # No ranges (or no length), or nothing that tells one version of the file from
+            # another (a later range might come from a replaced file): the answer is the
+            # first attempt of a whole download.
             path = scratch / "source"
             FileDownload(client, policy, Progress(progress)).run(
                 url, path, opened=(response, final_url)
@@ -311,7 +321,7 @@ def stream_recording(
             url,
             policy,
             size=size,
-            version=_version(response),
+            version=validators(response),
             first=(stack.pop_all(), (response, final_url)),
             progress=progress,
         )
@@ -319,19 +329,6 @@ def stream_recording(
             yield recording
         finally:
             recording.close()
-
-
-def _version(
-    response: httpx.Response, like: tuple[str | None, str | None] | None = None
-) -> tuple[str | None, str | None]:
-    """The answer's ``ETag`` and ``Last-Modified``; with ``like`` (the first answer's),
-    only those ``like`` has: a later answer may add a validator, but must repeat the first's
-    unchanged (RFC 9110 15.3.7: a 206 carries what a 200 would)."""
-    etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
-    if like is not None:
-        etag = etag if like[0] is not None else None
-        last_modified = last_modified if like[1] is not None else None
-    return etag, last_modified
 
 
 def _ranged_size(response: httpx.Response) -> int | None:

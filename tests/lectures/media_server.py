@@ -418,6 +418,7 @@ def ranged(
     drip_every: float | None = None,
     stall_first_after: int | None = None,
     unavailable_from: int | None = None,
+    no_validators: bool = False,
 ) -> Behaviour:
     """Serve the file with ``Range`` (ETag ``"v1"``), misbehaving on demand: the first
     answer drops the connection after ``drop_first_after`` bytes, or sends
@@ -425,8 +426,9 @@ def ranged(
     minute); later answers carry ``etag_after_first`` (a file replaced meanwhile: an
     ``If-Range`` for ``"v1"`` then gets the whole new file, 200) or start at the wrong
     offset; requests from the ``unavailable_from``-th on are answered 503. ``weak``: the
-    tags are weak (``W/"v1"``), which an ``If-Range`` cannot name. ``drip_every``: the body
-    goes out a byte at a time, one every so many seconds."""
+    tags are weak (``W/"v1"``), which an ``If-Range`` cannot name; ``no_validators``: no
+    tag at all. ``drip_every``: the body goes out a byte at a time, one every so many
+    seconds."""
 
     def behaviour(handler: Handler, route: Route) -> None:
         data = path.read_bytes()
@@ -442,7 +444,8 @@ def ranged(
         handler.send_response(200 if start is None else 206)
         handler.send_header("Content-Type", "video/mp4")
         handler.send_header("Content-Length", str(len(body)))
-        handler.send_header("ETag", etag)
+        if not no_validators:
+            handler.send_header("ETag", etag)
         handler.send_header("Accept-Ranges", "bytes")
         if start is not None:
             handler.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")

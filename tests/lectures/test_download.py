@@ -29,6 +29,7 @@ from tests.lectures.media_server import (
     endless,
     fail_first,
     ignore_range,
+    ranged,
     serve,
     zeros,
 )
@@ -177,6 +178,39 @@ def test_a_dropped_connection_resumes_with_range_byte_identical(
     assert result.size_bytes == media.h264_aac.stat().st_size
     half = media.h264_aac.stat().st_size // 2
     assert route.range_headers == [None, f"bytes={half}-"]
+
+
+def test_without_a_validator_a_dropped_download_starts_again_instead_of_resuming(
+    media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path
+) -> None:
+    # Nothing would tell a replaced file from the one half-downloaded: no splicing.
+    half = media.h264_aac.stat().st_size // 2
+    url, route = media_server.route(
+        ranged(media.h264_aac, drop_first_after=half, no_validators=True)
+    )
+
+    download(url, scratch, policy)
+
+    assert scratch.read_bytes() == media.h264_aac.read_bytes()
+    assert route.range_headers == [None, None]
+
+
+def test_with_a_weak_tag_a_resume_sends_no_if_range_and_a_replaced_file_fails(
+    media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path
+) -> None:
+    half = media.h264_aac.stat().st_size // 2
+    same, same_route = media_server.route(ranged(media.h264_aac, drop_first_after=half, weak=True))
+    replaced, _ = media_server.route(
+        ranged(media.h264_aac, drop_first_after=half, weak=True, etag_after_first='"v2"')
+    )
+
+    download(same, scratch, policy)
+
+    assert scratch.read_bytes() == media.h264_aac.read_bytes()
+    assert same_route.range_headers == [None, f"bytes={half}-"]
+    assert same_route.if_range_headers == [None, None]  # RFC 9110 13.1.5: never a weak tag
+    with pytest.raises(UnsupportedSource, match="changed during the download"):
+        download(replaced, scratch, policy)
 
 
 def test_a_stall_past_the_read_timeout_resumes(

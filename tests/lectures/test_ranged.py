@@ -220,6 +220,23 @@ def test_a_declared_size_over_the_limit_fails_before_the_body_is_read(
     assert route.requests == 1
 
 
+def test_a_server_without_validators_is_downloaded_whole_and_never_resumed(
+    media, media_server, tmp_path
+):
+    # A later range could come from a replaced file with nothing to tell: read it whole,
+    # and a dropped connection starts it again.
+    size = media.h264_aac.stat().st_size
+    url, route = media_server.route(
+        ranged(media.h264_aac, drop_first_after=size // 2, no_validators=True)
+    )
+
+    lecture = processed_lecture(url)
+
+    assert lecture.status == "completed", lecture.error_message
+    assert route.range_headers == ["bytes=0-", None]
+    assert audio_packet_payloads(stored_audio(lecture)) == from_whole_file(media.h264_aac, tmp_path)
+
+
 def test_a_server_without_ranges_is_downloaded_whole_in_its_first_answer(
     media, media_server, tmp_path
 ):
