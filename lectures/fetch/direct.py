@@ -4,8 +4,8 @@ The size limit is checked against the declared length and again while the body s
 transient failures are retried with back-off (see :mod:`~lectures.fetch.retry`), and an
 attempt that moved the download forward resumes where it stopped, when the file has an
 ``ETag`` or a ``Last-Modified`` that shows it is still the same; without either it starts
-again. A URL that answers with
-an HLS playlist content type raises :class:`PlaylistAnswer` so the caller fetches it as HLS.
+again. A URL that answers with an HLS playlist content type raises :class:`PlaylistAnswer`
+so the caller fetches it as HLS.
 """
 
 from __future__ import annotations
