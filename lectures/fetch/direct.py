@@ -30,6 +30,7 @@ from lectures.fetch.retry import with_retries
 from lectures.fetch.transport import READ_FAILURES, GuardedSession, open_url
 
 __all__ = [
+    "CONTENT_RANGE",
     "FileDownload",
     "Opened",
     "PlaylistAnswer",
@@ -38,7 +39,8 @@ __all__ = [
     "validators",
 ]
 
-_CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$", re.IGNORECASE)
+# ``Content-Range: bytes first-last/size`` (the size ``*`` when unknown).
+CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$", re.IGNORECASE)
 
 
 # A response already received, and the URL it came from after redirects.
@@ -132,7 +134,7 @@ class FileDownload:
         """Where this response's body starts in the file (``offset``: where it was asked
         to); checks size, Content-Range and, on a resume, that the file is the same."""
         if response.status_code == 206:
-            match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+            match = CONTENT_RANGE.match(response.headers.get("content-range", ""))
             if not match or int(match.group(1)) != offset:
                 raise UnsupportedSource(f"{host} answered a resume request with the wrong range")
             if offset and validators(response, like=self._version) != self._version:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -38,6 +37,7 @@ from pathlib import Path
 import httpx
 
 from lectures.fetch.direct import (
+    CONTENT_RANGE,
     FileDownload,
     Opened,
     Validators,
@@ -74,8 +74,6 @@ READ_THROUGH_BYTES = 4 * 1024 * 1024
 # All requests together may fetch this many times the file's size (plus one read-ahead per
 # request): a seek never costs more than the gap it skips, so a real file stays under 2.
 FETCH_BUDGET_FACTOR = 2
-
-_CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$", re.IGNORECASE)
 
 
 class RangedRecording(io.RawIOBase):
@@ -206,8 +204,6 @@ class RangedRecording(io.RawIOBase):
             if opened is not None:
                 (stack, (response, _final)), opened = opened, None
             else:
-                if run.stopping.is_set():
-                    return
                 stack = ExitStack()
                 response, _final = stack.enter_context(self._open(position))
             run.hang_up_on_close(response)
@@ -243,7 +239,7 @@ class RangedRecording(io.RawIOBase):
             changed = validators(response, like=self._version) != self._version
             if response.status_code != 206 or changed:
                 raise UnsupportedSource(f"the recording on {host} changed during the download")
-            match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+            match = CONTENT_RANGE.match(response.headers.get("content-range", ""))
             if not match or int(match.group(1)) != position or match.group(3) != str(self._size):
                 raise UnsupportedSource(f"{host} answered a range request with the wrong range")
             yield response, final_url
@@ -335,7 +331,7 @@ def _ranged_size(response: httpx.Response) -> int | None:
     """The file's size when the answer is a range of it (206 with a known length)."""
     if response.status_code != 206:
         return None
-    match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+    match = CONTENT_RANGE.match(response.headers.get("content-range", ""))
     if not match or match.group(1) != "0" or match.group(3) == "*":
         return None
     return int(match.group(3))

@@ -30,22 +30,18 @@ def backoff_delay(policy: SourcePolicy, failures: int, error: TransientSourceErr
 class _Budget:
     """Consecutive failures and resumes so far. A failure that moved the fetch forward
     resets the count of consecutive failures: a long download may drop several times and
-    still finish; ``max_resumes`` bounds those."""
+    still finish; ``max_resumes`` bounds those. Once ``stop`` is set (nobody wants what is
+    fetched any more) no failure is tried again."""
 
-    def __init__(self, policy: SourcePolicy) -> None:
+    def __init__(self, policy: SourcePolicy, stop: threading.Event | None) -> None:
         self._policy = policy
+        self._stop = stop
         self._failures = 0
         self._resumes = 0
 
-    def wait_or_raise(
-        self,
-        error: TransientSourceError,
-        *,
-        made_progress: bool,
-        stop: threading.Event | None = None,
-    ) -> None:
-        """Sleep before the next attempt, or raise ``error`` when the budget is spent; a
-        set ``stop`` cuts the sleep short."""
+    def wait_or_raise(self, error: TransientSourceError, *, made_progress: bool) -> None:
+        """Sleep before the next attempt, or raise ``error`` when the budget is spent or
+        the fetch is stopped (which also cuts the sleep short)."""
         if made_progress:
             self._failures, self._resumes = 1, self._resumes + 1
         else:
@@ -54,27 +50,23 @@ class _Budget:
         if self._failures > policy.max_retries or self._resumes > policy.max_resumes:
             raise error
         delay = backoff_delay(policy, self._failures, error)
-        if stop is None:
+        if self._stop is None:
             time.sleep(delay)
-        else:
-            stop.wait(delay)
+        elif self._stop.is_set() or self._stop.wait(delay):
+            raise error
 
 
 def with_retries(
     policy: SourcePolicy, attempt: Callable[[], T], stop: threading.Event | None = None
 ) -> T:
-    """Run ``attempt`` and return its result, retrying on :class:`TransientSourceError`;
-    once ``stop`` is set (nobody wants the result any more) a failure is not retried."""
-    budget = _Budget(policy)
+    """Run ``attempt`` and return its result, retrying on :class:`TransientSourceError`
+    until ``stop`` is set."""
+    budget = _Budget(policy, stop)
     while True:
         try:
             return attempt()
         except TransientSourceError as error:
-            if stop is not None and stop.is_set():
-                raise
-            budget.wait_or_raise(error, made_progress=error.made_progress, stop=stop)
-            if stop is not None and stop.is_set():
-                raise
+            budget.wait_or_raise(error, made_progress=error.made_progress)
 
 
 def retried_chunks(
@@ -84,9 +76,8 @@ def retried_chunks(
 ) -> Iterator[bytes]:
     """:func:`with_retries` for a stream: each call of ``attempt`` yields the bytes from
     where the previous one stopped (it keeps its own position). An attempt that yielded
-    anything before it failed made progress. Once ``stop`` is set (nobody reads the stream
-    any more) a failure ends the stream instead of another attempt."""
-    budget = _Budget(policy)
+    anything before it failed made progress."""
+    budget = _Budget(policy, stop)
     while True:
         moved = False
         try:
@@ -95,8 +86,4 @@ def retried_chunks(
                 yield chunk
             return
         except TransientSourceError as error:
-            if stop is not None and stop.is_set():
-                return
-            budget.wait_or_raise(error, made_progress=moved or error.made_progress, stop=stop)
-            if stop is not None and stop.is_set():
-                return
+            budget.wait_or_raise(error, made_progress=moved or error.made_progress)

@@ -1,3 +1,5 @@
+import threading
+
 import factory
 
 from lectures.models import Lecture, LectureLink
@@ -36,3 +38,8 @@ def processed_lecture(stream_url: str) -> Lecture:
     lecture.refresh_from_db()
     lecture.outcome = outcome
     return lecture
+
+
+def fetching_threads() -> set[int | None]:
+    """The threads that fetch a recording while it is read (``StreamedRecording``'s)."""
+    return {t.ident for t in threading.enumerate() if t.name == "recording-stream"}

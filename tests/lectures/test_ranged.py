@@ -4,7 +4,6 @@ download's guarantees (resume, size limit, If-Range, retries) kept."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from lectures.fetch.ranged import (
     stream_recording,
 )
 from lectures.models import Lecture
-from tests.lectures.factories import processed_lecture
+from tests.lectures.factories import fetching_threads, processed_lecture
 from tests.lectures.media import audio_packet_payloads, write_media
 from tests.lectures.media_server import always, fail_first, ranged
 
@@ -166,20 +165,17 @@ def test_a_stalled_answer_is_hung_up_when_the_reader_moves_and_is_not_asked_agai
     settings.LECTURE_READ_TIMEOUT_SECONDS = 120
     path = media.h264_aac
     url, route = media_server.route(ranged(path, stall_first_after=64 * 1024))
-    before = {t.ident for t in threading.enumerate()}
+    before = fetching_threads()
 
     with stream_recording(url, path.parent, source_policy(), lambda fraction: None) as recording:
         head = recording.read(1000)
         recording.seek(0)  # back: a new request, the stalled one is abandoned
         again = recording.read(1000)
-        assert sum(1 for t in threading.enumerate() if t.name == "recording-stream") == 1
+        assert len(fetching_threads() - before) == 1
 
     assert head == again == path.read_bytes()[:1000]
     assert route.range_headers == ["bytes=0-", "bytes=0-"]
-    left = [
-        t for t in threading.enumerate() if t.ident not in before and t.name == "recording-stream"
-    ]
-    assert left == []
+    assert fetching_threads() - before == set()
 
 
 @pytest.mark.parametrize(
@@ -303,7 +299,7 @@ def test_a_reader_that_jumps_back_and_forth_without_end_is_stopped(media, media_
 def test_progress_rises_to_the_whole_file_and_the_fetching_thread_stops(media, media_server):
     url, _ = media_server.route(ranged(media.h264_aac))
     reported: list[float] = []
-    before = {t.ident for t in threading.enumerate()}
+    before = fetching_threads()
 
     with stream_recording(url, media.root, source_policy(), reported.append) as recording:
         while recording.read(4096):
@@ -312,7 +308,4 @@ def test_progress_rises_to_the_whole_file_and_the_fetching_thread_stops(media, m
     assert reported == sorted(reported)
     assert reported[-1] == 1.0
     assert recording.bytes_read == media.h264_aac.stat().st_size
-    left = [
-        t for t in threading.enumerate() if t.ident not in before and t.name == "recording-stream"
-    ]
-    assert left == []
+    assert fetching_threads() - before == set()

@@ -3,7 +3,6 @@ video on disk, and the download's failures come out as they do from a download t
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from django.core.files.storage import default_storage
 from lectures.audio import extract_audio
 from lectures.fetch import SourceTooLarge, hls
 from lectures.fetch.stream import stream_hls
-from tests.lectures.factories import processed_lecture
+from tests.lectures.factories import fetching_threads, processed_lecture
 from tests.lectures.media import audio_packet_payloads
 from tests.lectures.media_server import always, drop_first, fail_first, stall_after
 
@@ -104,15 +103,12 @@ def test_the_size_limit_holds_while_streaming(media, media_server, settings):
 def test_a_reader_that_stops_early_stops_the_download(media_server, lecture_settings, tmp_path):
     from lectures.fetch import source_policy
 
-    before = {t.ident for t in threading.enumerate()}
+    before = fetching_threads()
     with stream_hls(
         media_server.file_url("hls/ts/index.m3u8"), tmp_path, source_policy(), lambda f: None
     ) as recording:
         assert recording.read(188)[:1] == b"G"  # an MPEG-TS sync byte
-    left = [
-        t for t in threading.enumerate() if t.ident not in before and t.name == "recording-stream"
-    ]
-    assert left == []
+    assert fetching_threads() - before == set()
 
 
 def test_a_reader_that_stops_while_a_segment_stalls_hangs_up_and_asks_no_more(
@@ -126,7 +122,7 @@ def test_a_reader_that_stops_while_a_segment_stalls_hangs_up_and_asks_no_more(
     second = media.root / "hls/ts" / media.hls.segment_names[1]
     stalled_url, stalled = media_server.route(stall_after(second, 1000))
     url = playlist_with(media, media_server, {1: stalled_url})
-    before = {t.ident for t in threading.enumerate()}
+    before = fetching_threads()
 
     with stream_hls(url, tmp_path, source_policy(), lambda f: None) as recording:
         assert recording.read(188)[:1] == b"G"
@@ -135,10 +131,7 @@ def test_a_reader_that_stops_while_a_segment_stalls_hangs_up_and_asks_no_more(
                 break
             time.sleep(0.01)
 
-    left = [
-        t for t in threading.enumerate() if t.ident not in before and t.name == "recording-stream"
-    ]
-    assert left == []
+    assert fetching_threads() - before == set()
     assert stalled.requests == 1
 
 
