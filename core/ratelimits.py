@@ -8,7 +8,8 @@ requests of one user arriving together are counted one after the other:
 * the database (``CACHE_URL=db://``, the default): one upsert on the UNLOGGED table
   ``core_rate_limit_bucket`` whose update only happens when the request may pass
   (``INSERT … ON CONFLICT (key) DO UPDATE … WHERE``), so a passing request costs one
-  statement; a refused one reads the row again for its ``Retry-After``;
+  statement; a refused one reads the row again for its ``Retry-After``. A polled route
+  that reads one row (``spend_and_fetch``) has the upsert and its read in one statement;
 * Redis (``CACHE_URL=redis://…``): one Lua script, atomic by Redis' design, the key
   expiring when its bucket is empty;
 * this process' memory: the test settings only (a count that other processes do not see
@@ -22,13 +23,14 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from core.db import prepared_cursor
+from core.db import Row, fetch_one, prepared_cursor
 from core.models import RateLimitBucket
 
 # One write in this many also deletes the rows whose moment has passed. The table has no
@@ -47,8 +49,38 @@ class RateLimitStore(Protocol):
         """Count one request against ``key``'s bucket if it may pass (``None``); else,
         counting nothing, the seconds until one may."""
 
+    def spend_and_fetch(
+        self,
+        key: str,
+        *,
+        now: float,
+        interval: float,
+        period: float,
+        connection: BaseDatabaseWrapper,
+        sql: str,
+        params: Sequence[Any],
+    ) -> tuple[float | None, Row | None]:
+        """``spend``, and the one row of the written-out read ``sql`` on ``connection``
+        (``None``: no row) when the request may pass; a refused one gets no row."""
+
     def clear(self) -> None:
         """Forget every count."""
+
+
+def _spend_then_fetch(
+    store: RateLimitStore,
+    key: str,
+    *,
+    now: float,
+    interval: float,
+    period: float,
+    connection: BaseDatabaseWrapper,
+    sql: str,
+    params: Sequence[Any],
+) -> tuple[float | None, Row | None]:
+    """A store's ``spend_and_fetch`` as two steps: the count, then the read."""
+    wait = store.spend(key, now=now, interval=interval, period=period)
+    return wait, (None if wait is not None else fetch_one(connection, sql, params))
 
 
 def _next_empty_at(stored: float | None, now: float, interval: float) -> float:
@@ -60,6 +92,8 @@ class DatabaseStore:
 
     def __init__(self) -> None:
         self._statements: dict[str, tuple[str, str, str]] = {}
+        # The few reads that carry a count (the polled routes'), each with its count.
+        self._combined: dict[str, str] = {}
 
     def _sql(self, connection: BaseDatabaseWrapper) -> tuple[str, str, str]:
         statements = self._statements.get(connection.vendor)
@@ -68,27 +102,97 @@ class DatabaseStore:
         return statements
 
     def spend(self, key: str, *, now: float, interval: float, period: float) -> float | None:
-        db = router.db_for_write(RateLimitBucket)
-        connection = connections[db]
-        spend, read, cleanup = self._sql(connection)
-        # Inside a transaction (a test's, or a caller's) a failing statement must not spoil
-        # it: a savepoint keeps it usable, as Django's own cache writes do.
-        in_transaction = connection.in_atomic_block
-        atomic = transaction.atomic(using=db) if in_transaction else contextlib.nullcontext()
-        with atomic, prepared_cursor(connection) as cursor:
-            if random.randrange(CLEANUP_EVERY) == 0:
-                cursor.execute(cleanup, [now])
-            cursor.execute(spend, [key, now + interval, interval, interval, now + period])
+        connection = connections[router.db_for_write(RateLimitBucket)]
+        spend = self._sql(connection)[0]
+        with _savepoint_if_in_transaction(connection), prepared_cursor(connection) as cursor:
+            self._maybe_clean_up(cursor, connection, now)
+            cursor.execute(spend, _spend_params(key, now, interval, period))
             if cursor.rowcount:
                 return None
-            cursor.execute(read, [key])
-            row = cursor.fetchone()
+            return self._refused_wait(cursor, connection, key, now, interval, period)
+
+    def spend_and_fetch(
+        self,
+        key: str,
+        *,
+        now: float,
+        interval: float,
+        period: float,
+        connection: BaseDatabaseWrapper,
+        sql: str,
+        params: Sequence[Any],
+    ) -> tuple[float | None, Row | None]:
+        """On PostgreSQL, when the read is on the table's own database, one statement: the
+        upsert as a data-modifying ``WITH`` ahead of the read, which PostgreSQL runs in
+        full whatever the read finds, so a polling client's request is one round trip
+        instead of two. Elsewhere (SQLite has no such ``WITH``) the two steps."""
+        if connection.vendor != "postgresql" or connection.alias != router.db_for_write(
+            RateLimitBucket
+        ):
+            return _spend_then_fetch(
+                self,
+                key,
+                now=now,
+                interval=interval,
+                period=period,
+                connection=connection,
+                sql=sql,
+                params=params,
+            )
+        combined = self._combined.get(sql)
+        if combined is None:
+            combined = self._combined[sql] = _spend_with_read(self._sql(connection)[0], sql)
+        with _savepoint_if_in_transaction(connection), prepared_cursor(connection) as cursor:
+            self._maybe_clean_up(cursor, connection, now)
+            cursor.execute(combined, [*_spend_params(key, now, interval, period), *params])
+            passed, found, *row = cursor.fetchone()
+            if not passed:
+                return self._refused_wait(cursor, connection, key, now, interval, period), None
+        return None, (tuple(row) if found else None)
+
+    def _maybe_clean_up(self, cursor: Any, connection: BaseDatabaseWrapper, now: float) -> None:
+        if random.randrange(CLEANUP_EVERY) == 0:
+            cursor.execute(self._sql(connection)[2], [now])
+
+    def _refused_wait(
+        self,
+        cursor: Any,
+        connection: BaseDatabaseWrapper,
+        key: str,
+        now: float,
+        interval: float,
+        period: float,
+    ) -> float:
+        cursor.execute(self._sql(connection)[1], [key])
+        row = cursor.fetchone()
         # No row: deleted in between as passed, so the next request is one interval away.
         empty_at = _next_empty_at(row[0] if row else None, now, interval)
         return max(empty_at - period - now, 0.0)
 
     def clear(self) -> None:
         RateLimitBucket.objects.all().delete()
+
+
+def _savepoint_if_in_transaction(connection: BaseDatabaseWrapper) -> Any:
+    """Inside a transaction (a test's, or a caller's) a failing statement must not spoil
+    it: a savepoint keeps it usable, as Django's own cache writes do."""
+    if connection.in_atomic_block:
+        return transaction.atomic(using=connection.alias)
+    return contextlib.nullcontext()
+
+
+def _spend_params(key: str, now: float, interval: float, period: float) -> list[Any]:
+    return [key, now + interval, interval, interval, now + period]
+
+
+def _spend_with_read(spend: str, read: str) -> str:
+    """One statement: whether the upsert ``spend`` counted the request (1 or 0), whether
+    ``read`` found its row, and that row's columns (all ``NULL`` when it found none)."""
+    return (
+        f"WITH spent AS ({spend} RETURNING 1) "  # noqa: S608 - our statements
+        "SELECT (SELECT count(*) FROM spent), found.* FROM (SELECT 1) AS one "
+        f"LEFT JOIN (SELECT TRUE, r.* FROM ({read}) AS r) AS found ON TRUE"
+    )
 
 
 def _bucket_statements(connection: BaseDatabaseWrapper) -> tuple[str, str, str]:
@@ -144,6 +248,8 @@ class RedisStore:
         wait = self._script(keys=[REDIS_KEY_PREFIX + key], args=[now, interval, now + period])
         return None if wait is None else float(wait)
 
+    spend_and_fetch = _spend_then_fetch
+
     def clear(self) -> None:
         keys = list(self._client.scan_iter(match=REDIS_KEY_PREFIX + "*", count=1000))
         if keys:
@@ -166,6 +272,8 @@ class MemoryStore:
             if len(self._buckets) > MEMORY_SWEEP_ABOVE:
                 self._buckets = {k: v for k, v in self._buckets.items() if v >= now}
             return None
+
+    spend_and_fetch = _spend_then_fetch
 
     def clear(self) -> None:
         with self._lock:

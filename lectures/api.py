@@ -18,6 +18,7 @@ from accounts.services import user_is_api_admin
 from core.exceptions import ObjectNotFound, StateConflict
 from core.files import IgnoreAcceptNegotiation, stored_file_response
 from core.openapi import FILE_PARAMETERS, error_responses, file_responses
+from core.throttling import CountedWithReadUserRateThrottle, counted_read
 from core.validators import no_control_characters, uuid_or_404
 from lectures import selectors, services
 from lectures.models import Lecture, TranscriptStatus
@@ -231,9 +232,19 @@ class LectureViewSet(TranscriptActions, viewsets.GenericViewSet):
         summary="A lecture's progress",
         responses={200: LectureStatusSerializer, **error_responses(404)},
     )
-    @action(detail=True, methods=["get"], url_path="status", url_name="status")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="status",
+        url_name="status",
+        # Clients poll it: the rate limit is counted by the status read's own statement.
+        throttle_classes=[CountedWithReadUserRateThrottle],
+    )
     def status_(self, request: Request, pk: str) -> Response:
-        lecture = selectors.lecture_status_for_user(user=request.user, lecture_id=uuid_or_404(pk))
+        with counted_read(request) as fetch_one:
+            lecture = selectors.lecture_status_for_user(
+                user=request.user, lecture_id=uuid_or_404(pk), fetch_one=fetch_one
+            )
         if lecture is None:
             raise ObjectNotFound()
         return Response(lecture_status_representation(lecture))

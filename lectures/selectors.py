@@ -14,7 +14,7 @@ from django.db.models.options import Options
 
 from accounts.models import User
 from accounts.services import user_is_api_admin
-from core.db import prepared_cursor
+from core.db import FetchOne, fetch_one
 from lectures.models import Lecture, LectureLink, TranscriptStatus, audio_storage_key
 
 
@@ -44,9 +44,13 @@ def lecture_get_for_user(
     return lecture_list_for_user(user=user).filter(pk=lecture_id).first()
 
 
-def lecture_status_for_user(*, user: User, lecture_id: uuid.UUID) -> dict[str, Any] | None:
+def lecture_status_for_user(
+    *, user: User, lecture_id: uuid.UUID, fetch_one: FetchOne = fetch_one
+) -> dict[str, Any] | None:
     """The status fields of the lecture if ``user`` is linked to it, as a dict: one
-    statement on the primary key and the link's unique index, no model instance.
+    statement on the primary key and the link's unique index, no model instance. The
+    route passes a ``fetch_one`` that also counts its rate limit
+    (``core.throttling.counted_read``).
 
     Written out rather than built with the ORM: clients poll this route, and building and
     compiling the equivalent queryset took three times as long as running the statement,
@@ -60,9 +64,7 @@ def lecture_status_for_user(*, user: User, lecture_id: uuid.UUID) -> dict[str, A
         Lecture._meta.pk.get_db_prep_value(lecture_id, connection),
         LectureLink._meta.get_field("user").get_db_prep_value(user.pk, connection),
     ]
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(_status_sql(connection), params)
-        row = cursor.fetchone()
+    row = fetch_one(connection, _status_sql(connection), params)
     if row is None:
         return None
     status, progress, error_message, updated_at, t_status, t_progress, t_error = row

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 
 import pytest
 import redis
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.throttling import SimpleRateThrottle
 
 from core import ratelimits
 from core.models import RateLimitBucket
+from tests.lectures.factories import LectureFactory, LectureLinkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +71,88 @@ def test_in_every_store_a_refused_request_is_not_counted(store, alice_client, ra
     clock[0] += 30  # one interval after the two that passed: only refusals since
 
     assert [alice_client.get("/api/courses").status_code for _ in range(2)] == [200, 429]
+
+
+def _status_url(user) -> str:
+    lecture = LectureLinkFactory(user=user, lecture=LectureFactory(status="extracting")).lecture
+    return f"/api/lectures/{lecture.id}/status"
+
+
+def test_in_every_store_the_polled_status_route_counts_against_the_api_rate(
+    store, alice, alice_client, rates
+):
+    """The status route counts in its read's own statement; the rate, the scope and the
+    429 are every other route's."""
+    rates(api="3/minute")
+    status = _status_url(alice)
+
+    answers = [alice_client.get(status) for _ in range(2)]
+    answers.append(alice_client.get("/api/courses"))
+    refused = alice_client.get(status)
+
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert answers[0].json()["status"] == "extracting"
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "20"
+    assert refused.json() == {
+        "detail": "Request was throttled. Expected available in 20 seconds.",
+        "code": "throttled",
+    }
+    assert alice_client.get("/api/courses").status_code == 429
+
+
+def test_in_every_store_a_status_request_that_finds_no_lecture_is_counted(
+    store, alice, bob, alice_client, rates, clock
+):
+    rates(api="3/minute")
+    bobs = _status_url(bob)
+
+    statuses = [
+        alice_client.get("/api/lectures/not-a-uuid/status").status_code,  # no read at all
+        alice_client.get(bobs).status_code,  # read, found nothing for alice
+        alice_client.get(f"/api/lectures/{LectureFactory().id}/status").status_code,
+        alice_client.get("/api/lectures/not-a-uuid/status").status_code,
+        alice_client.get(bobs).status_code,
+    ]
+
+    assert statuses == [404, 404, 404, 429, 429]
+    clock[0] += 20  # one request's worth; the refusals were not counted
+    assert [alice_client.get(bobs).status_code for _ in range(2)] == [404, 429]
+
+
+def test_on_postgresql_a_status_poll_is_one_statement_that_counts_and_reads(
+    alice, alice_client, rates, settings, clock
+):
+    settings.RATE_LIMIT_STORE = "db://"
+    rates(api="2/minute")
+    status = _status_url(alice)
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = alice_client.get(status)
+
+    assert answer.status_code == 200
+    assert len(_statements(queries)) == 1
+    assert {"core_rate_limit_bucket", "lectures_lecture"} <= set(
+        re.findall(r'"(\w+)"', _statements(queries)[0])
+    )
+    (bucket,) = RateLimitBucket.objects.all()
+    assert bucket.empty_at == clock[0] + 30  # one request of 30 s
+    assert alice_client.get(status).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        refused = alice_client.get(status)
+    assert refused.status_code == 429
+    assert len(_statements(queries)) == 2  # the refusal reads the bucket for Retry-After
+    assert RateLimitBucket.objects.get().empty_at == clock[0] + 60
+
+
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    """What a request ran, but for what only a test's transaction adds: the user's row
+    (cached only outside a transaction) and the savepoints around the store's write."""
+    return [
+        q["sql"]
+        for q in queries
+        if "SAVEPOINT" not in q["sql"] and not q["sql"].startswith('SELECT "accounts_user"')
+    ]
 
 
 def test_the_database_counts_a_user_in_one_row_of_its_own_table(
@@ -128,30 +213,38 @@ def test_a_redis_count_expires_when_its_bucket_is_empty_again(
 
 
 def test_a_database_that_fails_lets_requests_through_with_a_warning(
-    alice_client, rates, settings, caplog
+    alice, alice_client, rates, settings, caplog
 ):
     settings.RATE_LIMIT_STORE = "db://"
     rates(api="1/minute")
+    status = _status_url(alice)
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE core_rate_limit_bucket RENAME TO core_rate_limit_gone")
         try:
             with caplog.at_level(logging.WARNING, logger="core.throttling"):
                 statuses = [alice_client.get("/api/courses").status_code for _ in range(3)]
+                # The status route's one statement fails with the table; its read is
+                # made again on its own.
+                polls = [alice_client.get(status) for _ in range(2)]
         finally:
             cursor.execute("ALTER TABLE core_rate_limit_gone RENAME TO core_rate_limit_bucket")
 
     assert statuses == [200, 200, 200]
-    assert caplog.messages.count("rate limit not applied: its store failed") == 3
+    assert [p.status_code for p in polls] == [200, 200]
+    assert polls[0].json()["status"] == "extracting"
+    assert caplog.messages.count("rate limit not applied: its store failed") == 5
 
 
 def test_a_redis_that_is_down_lets_requests_through_with_a_warning(
-    alice_client, rates, settings, caplog
+    alice, alice_client, rates, settings, caplog
 ):
     settings.RATE_LIMIT_STORE = "redis://127.0.0.1:1/0"  # nothing listens there
     rates(api="1/minute")
+    status = _status_url(alice)
 
     with caplog.at_level(logging.WARNING, logger="core.throttling"):
         statuses = [alice_client.get("/api/courses").status_code for _ in range(3)]
+        statuses += [alice_client.get(status).status_code for _ in range(2)]
 
-    assert statuses == [200, 200, 200]
-    assert caplog.messages.count("rate limit not applied: its store failed") == 3
+    assert statuses == [200, 200, 200, 200, 200]
+    assert caplog.messages.count("rate limit not applied: its store failed") == 5

@@ -71,3 +71,28 @@ def test_twelve_simultaneous_requests_get_exactly_five_answers(servers, token_fo
         statuses = list(pool.map(get, range(12)))
 
     assert sorted(statuses) == [200] * 4 + [429] * 8
+
+
+def test_simultaneous_status_polls_count_with_the_other_routes(servers, token_for):
+    """The status route counts in its read's own statement: simultaneous polls and other
+    requests of one user, over both servers, still pass exactly the rate."""
+    from accounts.models import User
+    from tests.lectures.factories import LectureFactory, LectureLinkFactory
+
+    headers = {"Authorization": f"Bearer {token_for('user_poller')}"}
+    httpx.get(f"{servers[0].url}/api/me", headers=headers, timeout=10)  # the user's first sight
+    user = User.objects.get(clerk_id="user_poller")
+    lecture = LectureLinkFactory(user=user, lecture=LectureFactory(status="downloading")).lecture
+    paths = [f"/api/lectures/{lecture.id}/status"] * 2 + ["/api/courses"]
+
+    def get(i: int) -> tuple[str, int]:
+        path = paths[i % 3]
+        response = httpx.get(f"{servers[i % 2].url}{path}", headers=headers, timeout=10)
+        if response.status_code == 200 and "status" in path:
+            assert response.json()["status"] == "downloading"
+        return path, response.status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(get, range(12)))
+
+    assert sorted(status for _path, status in answers) == [200] * 4 + [429] * 8
