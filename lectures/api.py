@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -240,14 +240,16 @@ class LectureViewSet(TranscriptActions, viewsets.GenericViewSet):
         # Clients poll it: the rate limit is counted by the status read's own statement.
         throttle_classes=[CountedWithReadUserRateThrottle],
     )
-    def status_(self, request: Request, pk: str) -> Response:
+    def status_(self, request: Request, pk: str) -> JsonResponse:
         with counted_read(request) as fetch_one:
             lecture = selectors.lecture_status_for_user(
                 user=request.user, lecture_id=uuid_or_404(pk), fetch_one=fetch_one
             )
         if lecture is None:
             raise ObjectNotFound()
-        return Response(lecture_status_representation(lecture))
+        # Plain values, so Django's JSON response: DRF's Response renders them through its
+        # template response and renderer machinery, a tenth of this polled route's time.
+        return JsonResponse(lecture_status_representation(lecture))
 
     @extend_schema(
         summary="The lecture's audio (.m4a)",
