@@ -20,6 +20,8 @@ Holding a transaction open for the length of the job would survive neither, so t
   ends the row failed with a generic message and is raised again, so the task shows the bug.
 - **scratch**: each run works in a temporary directory of its own, removed afterwards; a
   claim removes what a worker that died left behind.
+- **memory**: after each run, the heap pages the job freed go back to the system, so a
+  worker starts every job from the same footprint, whatever the last one needed.
 
 A new kind of job subclasses ``Job``: it names its model, statuses and fields, says how a
 status change is written and logged (the app's state module), and implements ``work``;
@@ -49,6 +51,7 @@ status change is written and logged (the app's state module), and implements ``w
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import shutil
@@ -56,7 +59,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from enum import StrEnum
@@ -198,7 +201,7 @@ class Job:
         if job is None:
             return Outcome.SKIPPED
         try:
-            with job._scratch() as scratch, _Heartbeat(job):
+            with _freed_memory_returned(), job._scratch() as scratch, _Heartbeat(job):
                 job.work(scratch)
             return Outcome.COMPLETED
         except LostClaim:
@@ -369,6 +372,30 @@ class Job:
         root = Path(self.scratch_root() or tempfile.gettempdir())
         for leftover in root.glob(f"{self._scratch_prefix(self.pk)}*"):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _libc_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc's; musl and macOS have none
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _libc_malloc_trim()
+
+
+@contextmanager
+def _freed_memory_returned() -> Iterator[None]:
+    """After a job, hand the heap pages it freed back to the system. A worker process runs
+    job after job, and glibc's allocator keeps freed pages in its heaps (all but the top of
+    each) for later allocations: a long lecture's buffers and FFmpeg's indexes would stay in
+    the worker's memory until it exits, and the next job would start from wherever the
+    last one left the heaps. ``malloc_trim`` takes a few milliseconds."""
+    try:
+        yield
+    finally:
+        if _malloc_trim is not None:
+            _malloc_trim(0)
 
 
 def _auto_now_fields(model: type[models.Model]) -> dict[str, object]:
