@@ -116,3 +116,32 @@ def test_the_rate_limits_count_on_the_embedded_sqlite_too(tmp_path):
 
     assert migrated.returncode == 0, migrated.stderr
     assert counted.stdout.strip() == "[None, None, 30.0, None]", counted.stderr
+
+
+def test_the_polled_status_read_counts_on_the_embedded_sqlite_too(tmp_path):
+    """SQLite has no data-modifying ``WITH``: the status route's count and read are two
+    steps there, with the same answers."""
+    database = tmp_path / "studybuddy.sqlite3"
+    env = {"DJANGO_SETTINGS_MODULE": "studybuddy.settings.local"}
+    env["DATABASE_URL"] = f"sqlite:///{database}"
+
+    migrated = manage("migrate", "--no-input", **env)
+    counted = run_python(
+        "import django; django.setup(); "
+        "from django.db import connection; "
+        "from core.ratelimits import rate_limit_store; "
+        "from lectures import selectors; "
+        "from tests.lectures.factories import LectureFactory, LectureLinkFactory; "
+        "link = LectureLinkFactory(lecture=LectureFactory(status='extracting', progress=40)); "
+        "sql = selectors._status_sql(connection); "
+        "params = [link.lecture_id.hex, link.user_id.hex]; "
+        "s = rate_limit_store(); "
+        "answers = [s.spend_and_fetch('k', now=t, interval=30.0, period=60.0, "
+        "connection=connection, sql=sql, params=params) for t in (100.0, 100.0, 100.0)]; "
+        "print([(wait, row and row[:2]) for wait, row in answers])",
+        **env,
+    )
+
+    assert migrated.returncode == 0, migrated.stderr
+    expected = "[(None, ('extracting', 40)), (None, ('extracting', 40)), (30.0, None)]"
+    assert counted.stdout.strip() == expected, counted.stderr
