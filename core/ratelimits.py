@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from core.db import Row, fetch_one, prepared_cursor
+from core.db import Row, prepared_cursor
 from core.models import RateLimitBucket
 
 # One write in this many also deletes the rows whose moment has passed. The table has no
@@ -49,38 +49,8 @@ class RateLimitStore(Protocol):
         """Count one request against ``key``'s bucket if it may pass (``None``); else,
         counting nothing, the seconds until one may."""
 
-    def spend_and_fetch(
-        self,
-        key: str,
-        *,
-        now: float,
-        interval: float,
-        period: float,
-        connection: BaseDatabaseWrapper,
-        sql: str,
-        params: Sequence[Any],
-    ) -> tuple[float | None, Row | None]:
-        """``spend``, and the one row of the written-out read ``sql`` on ``connection``
-        (``None``: no row) when the request may pass; a refused one gets no row."""
-
     def clear(self) -> None:
         """Forget every count."""
-
-
-def _spend_then_fetch(
-    store: RateLimitStore,
-    key: str,
-    *,
-    now: float,
-    interval: float,
-    period: float,
-    connection: BaseDatabaseWrapper,
-    sql: str,
-    params: Sequence[Any],
-) -> tuple[float | None, Row | None]:
-    """A store's ``spend_and_fetch`` as two steps: the count, then the read."""
-    wait = store.spend(key, now=now, interval=interval, period=period)
-    return wait, (None if wait is not None else fetch_one(connection, sql, params))
 
 
 def _next_empty_at(stored: float | None, now: float, interval: float) -> float:
@@ -121,24 +91,18 @@ class DatabaseStore:
         connection: BaseDatabaseWrapper,
         sql: str,
         params: Sequence[Any],
-    ) -> tuple[float | None, Row | None]:
-        """On PostgreSQL, when the read is on the table's own database, one statement: the
-        upsert as a data-modifying ``WITH`` ahead of the read, which PostgreSQL runs in
-        full whatever the read finds, so a polling client's request is one round trip
-        instead of two. Elsewhere (SQLite has no such ``WITH``) the two steps."""
+    ) -> tuple[float | None, Row | None] | None:
+        """``spend``, and the one row of the written-out read ``sql`` on ``connection``
+        (``None`` for the row: none found) when the request may pass; a refused one gets
+        no row. One statement: the upsert as a data-modifying ``WITH`` ahead of the read,
+        which PostgreSQL runs in full whatever the read finds, so a polling client's
+        request is one round trip instead of two. ``None`` where that cannot be (SQLite
+        has no such ``WITH``; a read on another database): the caller counts, then reads.
+        (The other stores have no such step.)"""
         if connection.vendor != "postgresql" or connection.alias != router.db_for_write(
             RateLimitBucket
         ):
-            return _spend_then_fetch(
-                self,
-                key,
-                now=now,
-                interval=interval,
-                period=period,
-                connection=connection,
-                sql=sql,
-                params=params,
-            )
+            return None
         combined = self._combined.get(sql)
         if combined is None:
             combined = self._combined[sql] = _spend_with_read(self._sql(connection)[0], sql)
@@ -248,8 +212,6 @@ class RedisStore:
         wait = self._script(keys=[REDIS_KEY_PREFIX + key], args=[now, interval, now + period])
         return None if wait is None else float(wait)
 
-    spend_and_fetch = _spend_then_fetch
-
     def clear(self) -> None:
         keys = list(self._client.scan_iter(match=REDIS_KEY_PREFIX + "*", count=1000))
         if keys:
@@ -272,8 +234,6 @@ class MemoryStore:
             if len(self._buckets) > MEMORY_SWEEP_ABOVE:
                 self._buckets = {k: v for k, v in self._buckets.items() if v >= now}
             return None
-
-    spend_and_fetch = _spend_then_fetch
 
     def clear(self) -> None:
         with self._lock:

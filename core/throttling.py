@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
@@ -129,12 +130,16 @@ class AddressRateThrottle(_BucketThrottle):
 
 
 class CountedWithReadUserRateThrottle(ScopedUserRateThrottle):
-    """``ScopedUserRateThrottle`` for a polled route that reads one row: it counts
-    nothing when DRF asks, and leaves the count to the view, which makes it with its read
-    (``counted_read``), in the same statement where the store is the database: one round
-    trip instead of two on every poll. The rate, the scope and the 429 are the same."""
+    """``ScopedUserRateThrottle`` for a polled route that reads one row: on ``GET`` and
+    ``HEAD`` it counts nothing when DRF asks, and leaves the count to the view, which
+    makes it with its read (``counted_read``), in the same statement where the store is
+    the database on PostgreSQL: one round trip instead of two on every poll. The rate, the
+    scope and the 429 are the same. Any other method (``OPTIONS``, or one the route does
+    not allow) never reaches the read, so it is counted here, as on every route."""
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        if request.method not in ("GET", "HEAD"):
+            return super().allow_request(request, view)
         request.deferred_count = _DeferredCount(self, self.bucket(request, view))
         return True
 
@@ -150,12 +155,29 @@ class _DeferredCount:
     ) -> Row | None:
         """The row of the read, the request counted on the way; over the rate,
         ``Throttled``."""
-        if self.counted:
-            return fetch_one(connection, sql, params)
-        self.counted = True
+        if not self.counted:
+            result = self._spend_and_fetch(connection, sql, params)
+            if result is not None:
+                self.counted = True
+                wait, row = result
+                if wait is not None:
+                    raise Throttled(wait)
+                return row
+        # The two steps: where the store has no combined statement, or it failed (and was
+        # rolled back): then the count alone tells a failing store (the request goes
+        # through, with the warning every route logs) from a failing read (raised).
+        self.settle()
+        return fetch_one(connection, sql, params)
+
+    def _spend_and_fetch(
+        self, connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any]
+    ) -> tuple[float | None, Row | None] | None:
+        combined = getattr(rate_limit_store(), "spend_and_fetch", None)
+        if combined is None:
+            return None
         bucket = self.bucket
         try:
-            wait, row = rate_limit_store().spend_and_fetch(
+            return combined(
                 bucket.key,
                 now=self.throttle.timer(),
                 interval=bucket.interval,
@@ -164,15 +186,11 @@ class _DeferredCount:
                 sql=sql,
                 params=params,
             )
-        except Exception:
-            logger.warning(STORE_FAILED, exc_info=True)
-            return fetch_one(connection, sql, params)
-        if wait is not None:
-            raise Throttled(wait)
-        return row
+        except DatabaseError:
+            return None
 
     def settle(self) -> None:
-        """Count a request whose view made no read (a malformed id, say)."""
+        """Count the request if its read has not (a malformed id made none, say)."""
         if self.counted:
             return
         self.counted = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -237,19 +237,26 @@ class LectureViewSet(TranscriptActions, viewsets.GenericViewSet):
         methods=["get"],
         url_path="status",
         url_name="status",
-        # Clients poll it: the rate limit is counted by the status read's own statement.
+        # Clients poll it: the rate limit is counted by the status read's own statement
+        # (this throttle stands in for the default ScopedUserRateThrottle).
         throttle_classes=[CountedWithReadUserRateThrottle],
     )
-    def status_(self, request: Request, pk: str) -> JsonResponse:
+    def status_(self, request: Request, pk: str) -> HttpResponse:
         with counted_read(request) as fetch_one:
             lecture = selectors.lecture_status_for_user(
                 user=request.user, lecture_id=uuid_or_404(pk), fetch_one=fetch_one
             )
         if lecture is None:
             raise ObjectNotFound()
-        # Plain values, so Django's JSON response: DRF's Response renders them through its
-        # template response and renderer machinery, a tenth of this polled route's time.
-        return JsonResponse(lecture_status_representation(lecture))
+        # The negotiated renderer's bytes, as every route answers, without DRF's template
+        # response around them (a tenth of this polled route's time).
+        renderer = request.accepted_renderer
+        body = renderer.render(
+            lecture_status_representation(lecture),
+            request.accepted_media_type,
+            self.get_renderer_context(),
+        )
+        return HttpResponse(body, content_type=renderer.media_type)
 
     @extend_schema(
         summary="The lecture's audio (.m4a)",

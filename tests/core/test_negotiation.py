@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -38,3 +40,27 @@ def test_a_type_the_api_does_not_give_is_406(alice_client, accept):
 def test_a_format_asked_for_in_the_query_is_negotiated(alice_client):
     assert alice_client.get("/api/courses?format=json").status_code == 200
     assert alice_client.get("/api/courses?format=html", HTTP_ACCEPT="*/*").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [
+        (None, "application/vnd.oai.openapi"),
+        ("*/*", "application/vnd.oai.openapi"),
+        ("application/json", "application/json"),
+        ("application/vnd.oai.openapi+json", "application/vnd.oai.openapi+json"),
+    ],
+)
+def test_a_view_with_several_renderers_gives_the_one_asked_for(api_client, accept, content_type):
+    """The schema has four renderers, YAML first: only what asks for anything gets the
+    first; a type that another renderer gives gets that one."""
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+
+    response = api_client.get("/api/schema", **headers)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].split(";")[0] == content_type
+    if "json" in content_type:
+        assert json.loads(response.content)["info"]["title"] == "StudyBuddy API"
+    else:
+        assert response.content.startswith(b"openapi: ")

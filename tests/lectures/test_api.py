@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import uuid
 
 import pytest
@@ -361,6 +362,24 @@ def test_retrieve_and_status_answer_a_linked_user(alice_client, alice):
         "transcript_progress": 0,
         "transcript_error": "",
     }
+
+
+def test_the_status_route_renders_its_body_as_every_route_does(alice_client, alice):
+    """Compact JSON in UTF-8, and ``indent`` when the client asks for it (DRF's renderer)."""
+    lecture = LectureLinkFactory(
+        user=alice, lecture=LectureFactory(status="failed", error_message="Datei ungültig")
+    ).lecture
+    url = f"/api/lectures/{lecture.id}/status"
+
+    compact = alice_client.get(url)
+    indented = alice_client.get(url, HTTP_ACCEPT="application/json; indent=4")
+
+    assert compact["Content-Type"] == "application/json"
+    expected = json.dumps(compact.json(), separators=(",", ":"), ensure_ascii=False)
+    assert compact.content == expected.encode()
+    assert "ungültig".encode() in compact.content
+    assert indented.content.startswith(b'{\n    "id": ')
+    assert indented.json() == compact.json()
 
 
 @pytest.mark.parametrize("transcript", [None, ("failed", 40, "HTTP 500")])

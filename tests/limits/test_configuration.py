@@ -118,30 +118,25 @@ def test_the_rate_limits_count_on_the_embedded_sqlite_too(tmp_path):
     assert counted.stdout.strip() == "[None, None, 30.0, None]", counted.stderr
 
 
-def test_the_polled_status_read_counts_on_the_embedded_sqlite_too(tmp_path):
-    """SQLite has no data-modifying ``WITH``: the status route's count and read are two
-    steps there, with the same answers."""
+def test_the_polled_status_route_counts_on_the_embedded_sqlite_too(tmp_path):
+    """SQLite has no data-modifying ``WITH``: the status route counts, then reads, with
+    the same answers."""
     database = tmp_path / "studybuddy.sqlite3"
-    env = {"DJANGO_SETTINGS_MODULE": "studybuddy.settings.local"}
+    env = {"DJANGO_SETTINGS_MODULE": "studybuddy.settings.local", "RATE_API": "2/minute"}
     env["DATABASE_URL"] = f"sqlite:///{database}"
 
     migrated = manage("migrate", "--no-input", **env)
-    counted = run_python(
+    answered = run_python(
         "import django; django.setup(); "
-        "from django.db import connection; "
-        "from core.ratelimits import rate_limit_store; "
-        "from lectures import selectors; "
+        "from rest_framework.test import APIClient; "
         "from tests.lectures.factories import LectureFactory, LectureLinkFactory; "
         "link = LectureLinkFactory(lecture=LectureFactory(status='extracting', progress=40)); "
-        "sql = selectors._status_sql(connection); "
-        "params = [link.lecture_id.hex, link.user_id.hex]; "
-        "s = rate_limit_store(); "
-        "answers = [s.spend_and_fetch('k', now=t, interval=30.0, period=60.0, "
-        "connection=connection, sql=sql, params=params) for t in (100.0, 100.0, 100.0)]; "
-        "print([(wait, row and row[:2]) for wait, row in answers])",
+        "client = APIClient(HTTP_HOST='127.0.0.1'); client.force_authenticate(link.user); "
+        "answers = [client.get(f'/api/lectures/{link.lecture_id}/status') for _ in range(3)]; "
+        "print([(a.status_code, a.json().get('status') or a.json().get('code')) for a in answers])",
         **env,
     )
 
     assert migrated.returncode == 0, migrated.stderr
-    expected = "[(None, ('extracting', 40)), (None, ('extracting', 40)), (30.0, None)]"
-    assert counted.stdout.strip() == expected, counted.stderr
+    expected = "[(200, 'extracting'), (200, 'extracting'), (429, 'throttled')]"
+    assert answered.stdout.strip() == expected, answered.stderr

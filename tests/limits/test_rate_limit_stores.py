@@ -120,11 +120,29 @@ def test_in_every_store_a_status_request_that_finds_no_lecture_is_counted(
     assert [alice_client.get(bobs).status_code for _ in range(2)] == [404, 429]
 
 
+@pytest.mark.parametrize("method", ["options", "post", "delete"])
+def test_in_every_store_other_methods_on_the_status_route_are_counted_too(
+    store, alice, alice_client, rates, method
+):
+    """Only GET and HEAD read; an OPTIONS (answered) or a method the route does not allow
+    (405) is counted where DRF counts, before the view."""
+    rates(api="2/minute")
+    status = _status_url(alice)
+
+    first = getattr(alice_client, method)(status)
+    second = alice_client.head(status)
+
+    assert (first.status_code, second.status_code) == (200 if method == "options" else 405, 200)
+    assert getattr(alice_client, method)(status).status_code == 429
+    assert alice_client.get(status).status_code == 429
+
+
 def test_on_postgresql_a_status_poll_is_one_statement_that_counts_and_reads(
-    alice, alice_client, rates, settings, clock
+    alice, alice_client, rates, settings, clock, monkeypatch
 ):
     settings.RATE_LIMIT_STORE = "db://"
     rates(api="2/minute")
+    monkeypatch.setattr(ratelimits.random, "randrange", lambda n: 1)  # no clean-up write
     status = _status_url(alice)
 
     with CaptureQueriesContext(connection) as queries:
