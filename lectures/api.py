@@ -242,9 +242,9 @@ class LectureViewSet(TranscriptActions, viewsets.GenericViewSet):
         throttle_classes=[CountedWithReadUserRateThrottle],
     )
     def status_(self, request: Request, pk: str) -> HttpResponse:
-        with counted_read(request) as fetch_one:
+        with counted_read(request) as fetch:
             lecture = selectors.lecture_status_for_user(
-                user=request.user, lecture_id=uuid_or_404(pk), fetch_one=fetch_one
+                user=request.user, lecture_id=uuid_or_404(pk), fetch=fetch
             )
         if lecture is None:
             raise ObjectNotFound()

@@ -45,11 +45,11 @@ def lecture_get_for_user(
 
 
 def lecture_status_for_user(
-    *, user: User, lecture_id: uuid.UUID, fetch_one: FetchOne = fetch_one
+    *, user: User, lecture_id: uuid.UUID, fetch: FetchOne = fetch_one
 ) -> dict[str, Any] | None:
     """The status fields of the lecture if ``user`` is linked to it, as a dict: one
     statement on the primary key and the link's unique index, no model instance. The
-    route passes a ``fetch_one`` that also counts its rate limit
+    route passes a ``fetch`` that also counts its rate limit
     (``core.throttling.counted_read``).
 
     Written out rather than built with the ORM: clients poll this route, and building and
@@ -64,7 +64,7 @@ def lecture_status_for_user(
         Lecture._meta.pk.get_db_prep_value(lecture_id, connection),
         LectureLink._meta.get_field("user").get_db_prep_value(user.pk, connection),
     ]
-    row = fetch_one(connection, _status_sql(connection), params)
+    row = fetch(connection, _status_sql(connection), params)
     if row is None:
         return None
     status, progress, error_message, updated_at, t_status, t_progress, t_error = row

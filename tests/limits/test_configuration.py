@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -81,10 +82,18 @@ def test_migrate_created_the_cache_table():
     assert "studybuddy_cache" in connection.introspection.table_names()
 
 
+def _embedded_sqlite(database: Path, **settings: str) -> dict[str, str]:
+    """The environment of ``make run``'s embedded SQLite database at ``database``."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "studybuddy.settings.local",
+        "DATABASE_URL": f"sqlite:///{database}",
+        **settings,
+    }
+
+
 def test_migrate_creates_the_cache_table_on_the_embedded_sqlite_too(tmp_path):
     database = tmp_path / "studybuddy.sqlite3"
-    env = {"DJANGO_SETTINGS_MODULE": "studybuddy.settings.local"}
-    env["DATABASE_URL"] = f"sqlite:///{database}"
+    env = _embedded_sqlite(database)
 
     migrated = manage("migrate", "--no-input", **env)
     counted = run_python(
@@ -101,8 +110,7 @@ def test_migrate_creates_the_cache_table_on_the_embedded_sqlite_too(tmp_path):
 
 def test_the_rate_limits_count_on_the_embedded_sqlite_too(tmp_path):
     database = tmp_path / "studybuddy.sqlite3"
-    env = {"DJANGO_SETTINGS_MODULE": "studybuddy.settings.local"}
-    env["DATABASE_URL"] = f"sqlite:///{database}"
+    env = _embedded_sqlite(database)
 
     migrated = manage("migrate", "--no-input", **env)
     # 2/minute from a fixed moment: two pass, the third waits 30 s, a minute later one more.
@@ -121,9 +129,7 @@ def test_the_rate_limits_count_on_the_embedded_sqlite_too(tmp_path):
 def test_the_polled_status_route_counts_on_the_embedded_sqlite_too(tmp_path):
     """SQLite has no data-modifying ``WITH``: the status route counts, then reads, with
     the same answers."""
-    database = tmp_path / "studybuddy.sqlite3"
-    env = {"DJANGO_SETTINGS_MODULE": "studybuddy.settings.local", "RATE_API": "2/minute"}
-    env["DATABASE_URL"] = f"sqlite:///{database}"
+    env = _embedded_sqlite(tmp_path / "studybuddy.sqlite3", RATE_API="2/minute")
 
     migrated = manage("migrate", "--no-input", **env)
     answered = run_python(
