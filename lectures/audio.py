@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 import av
 import av.error
+from av.bitstream import BitStreamFilterContext
 from av.stream import Discard
 
 __all__ = [
@@ -115,9 +116,7 @@ def _extract(
             declared = _declared_duration(container, stream)
             copied = source_codec == "aac"
             span = _Span(stream.time_base, declared, progress)
-            with av.open(
-                str(dest), mode="w", format="mp4", options={"movflags": "+faststart"}
-            ) as output:
+            with av.open(str(dest), mode="w", format="mp4", options=_MP4_OPTIONS) as output:
                 packets = span.track(_packets(container, stream))
                 if copied:
                     _remux(packets, stream, output)
@@ -141,6 +140,19 @@ def _extract(
         source_duration_seconds=span.seconds,
     )
 
+
+# The audio is written as a fragmented MP4: 10-second fragments, each with its own small
+# index (``moof``), one segment index (``sidx``) at the front so that a player seeks
+# without reading the file, and the first fragment's edit list in the ``moov`` (the
+# encoder's priming samples stay trimmed, as in a plain MP4). A plain MP4 would keep an
+# index entry for every packet in the muxer's memory until the end, ~17 MB for an hour of
+# AAC (~170,000 packets); a fragment's entries are dropped once it is written, so the
+# worker's memory does not grow with the lecture's length. Browsers, players and FFmpeg
+# read both kinds alike (fragmented MP4 is what DASH and HLS serve).
+_MP4_OPTIONS = {
+    "movflags": "+delay_moov+default_base_moof+global_sidx",
+    "frag_duration": str(10 * 1_000_000),  # microseconds
+}
 
 # FFmpeg's read size on a file object: a network chunk (up to 1 MiB) per call, not 32 kB.
 _FILE_OBJECT_BUFFER = 1024 * 1024
@@ -245,6 +257,7 @@ def _remux(
     start, as in MPEG-TS/HLS (seconds into the stream), is shifted away.
     """
     out_stream = output.add_stream_from_template(stream)
+    unwrap = _AdtsUnwrapper(stream, out_stream) if not stream.codec_context.extradata else None
     offset: int | None = None
     for packet in packets:
         if offset is None:
@@ -253,9 +266,35 @@ def _remux(
             packet.dts -= offset
             if packet.pts is not None:
                 packet.pts -= offset
-        # The MP4 muxer inserts the aac_adtstoasc filter itself for ADTS (MPEG-TS) input.
-        packet.stream = out_stream
-        output.mux(packet)
+        for written in unwrap.filter(packet) if unwrap else (packet,):
+            written.stream = out_stream
+            output.mux(written)
+
+
+class _AdtsUnwrapper:
+    """AAC from MPEG-TS (HLS) comes in ADTS frames, each with its own header, where MP4
+    wants raw frames and one configuration (``AudioSpecificConfig``) in the header.
+    FFmpeg's ``aac_adtstoasc`` filter does the conversion. The MP4 muxer would insert it
+    by itself, but a fragmented MP4 writes its header before the first packet, so the
+    configuration the filter finds in that packet is handed to the output stream first.
+    """
+
+    def __init__(
+        self, stream: av.audio.stream.AudioStream, out_stream: av.audio.stream.AudioStream
+    ) -> None:
+        self._filter = BitStreamFilterContext("aac_adtstoasc", stream)
+        self._out_stream = out_stream
+        self._configured = False
+
+    def filter(self, packet: av.Packet) -> list[av.Packet]:
+        filtered = self._filter.filter(packet)
+        if not self._configured and filtered:
+            config = filtered[0].get_sidedata("new_extradata")
+            if config is None:
+                raise UnreadableMedia("recording's audio has no usable AAC header")
+            self._out_stream.codec_context.extradata = bytes(config)
+            self._configured = True
+        return filtered
 
 
 def _transcode(

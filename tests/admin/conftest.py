@@ -43,10 +43,11 @@ def stored_document(**fields) -> Document:
     return document
 
 
-def completed_lecture(**fields) -> Lecture:
-    """A completed lecture whose .m4a is in storage under its key."""
+def completed_lecture(audio: bytes | None = None, **fields) -> Lecture:
+    """A completed lecture whose .m4a (``audio``, else a few bytes that start like one) is
+    in storage under its key."""
     lecture = LectureFactory(**fields)
-    data = b"\x00\x00\x00\x20ftypM4A " + uuid.uuid4().bytes * 64
+    data = audio or b"\x00\x00\x00\x20ftypM4A " + uuid.uuid4().bytes * 64
     key = audio_storage_key(lecture.id)
     storage_save(key, io.BytesIO(data))
     lecture.status = Lecture.Status.COMPLETED

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from django_q.models import OrmQ
 
+from lectures.audio import extract_audio
 from lectures.models import Lecture
 from tests.admin.conftest import completed_lecture, failed_lecture
 from tests.factories import UserFactory
+from tests.lectures.media import write_media
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -110,3 +112,54 @@ def test_staff_filter_failed_lectures_and_retry_them_in_a_browser(
     assert {job.task["args"][0] for job in OrmQ.objects.all()} == {
         str(lecture.pk) for lecture in failed
     }
+
+
+def test_staff_play_a_lectures_extracted_audio_and_seek_in_it(
+    live_server, browser, staff_with_password, tmp_path
+):
+    # The .m4a as the pipeline writes it (fragments, an index in front), played by the
+    # browser's own media stack over the admin's Range-serving audio route.
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    recording = write_media(tmp_path / "lecture.mp4", seconds=45)
+    extract_audio(recording, tmp_path / "audio.m4a")
+    lecture = completed_lecture(title="Optics 2", audio=(tmp_path / "audio.m4a").read_bytes())
+    wait = WebDriverWait(browser, 20)
+
+    browser.get(f"{live_server.url}/admin/login/?next=/admin/lectures/lecture/{lecture.pk}/change/")
+    browser.find_element(By.ID, "id_username").send_keys(staff_with_password.username)
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    link = wait.until(ec.presence_of_element_located((By.PARTIAL_LINK_TEXT, "Play / download")))
+
+    browser.execute_script(
+        """
+        const audio = document.createElement("audio");
+        audio.id = "player";
+        audio.preload = "auto";
+        audio.addEventListener("error", () => { document.title = "error " + audio.error.code; });
+        audio.src = arguments[0];
+        document.body.append(audio);
+        """,
+        link.get_attribute("href"),
+    )
+    wait.until(lambda b: b.execute_script("return player.readyState") >= 1 or "error" in b.title)
+    assert "error" not in browser.title
+    assert browser.execute_script("return player.duration") == pytest.approx(45, abs=0.5)
+
+    browser.execute_script(
+        "player.addEventListener('seeked', () => { document.title = 'seeked'; });"
+        "player.currentTime = 30;"
+    )
+    wait.until(lambda b: b.title in ("seeked",) or "error" in b.title)
+    assert browser.title == "seeked"
+    assert browser.execute_script("return player.currentTime") == pytest.approx(30, abs=0.1)
+    # The bytes at 30 s arrived and decode: the player can play from there.
+    wait.until(lambda b: b.execute_script("return player.readyState") >= 2)
+    buffered = browser.execute_script(
+        "return [...Array(player.buffered.length).keys()]"
+        ".map(i => [player.buffered.start(i), player.buffered.end(i)])"
+    )
+    assert any(start <= 30 < end for start, end in buffered)

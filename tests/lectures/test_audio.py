@@ -20,6 +20,7 @@ from tests.lectures.media import (
     audio_codec_name,
     audio_packet_payloads,
     first_audio_pts_seconds,
+    write_media,
 )
 
 
@@ -134,3 +135,58 @@ def test_extraction_reports_its_progress(media: MediaSet, tmp_path: Path, name: 
     assert seen == sorted(seen)
     assert seen[0] >= 0
     assert seen[-1] <= 1
+
+
+def _top_level_boxes(path: Path) -> list[str]:
+    data = path.read_bytes()
+    boxes, at = [], 0
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        boxes.append(data[at + 4 : at + 8].decode("ascii"))
+        assert size >= 8, f"box {boxes[-1]} at {at} has size {size}"
+        at += size
+    return boxes
+
+
+@pytest.mark.parametrize("name", ["h264_aac", "h264_mp3"])
+def test_long_audio_is_written_in_fragments_with_an_index_ahead_of_them(
+    media: MediaSet, tmp_path: Path, name: str
+) -> None:
+    # Fragments keep the muxer's memory flat over an hour; the index in front (sidx)
+    # lets a player seek anywhere without reading the file up to there.
+    source = write_media(
+        tmp_path / "long.mp4",
+        seconds=45,
+        audio_codec="aac" if name == "h264_aac" else "libmp3lame",
+        sample_rate=48000 if name == "h264_aac" else 44100,
+    )
+    out = tmp_path / "audio.m4a"
+
+    result = extract_audio(source, out)
+
+    boxes = _top_level_boxes(out)
+    assert boxes[:3] == ["ftyp", "moov", "sidx"]
+    assert boxes.count("moof") == boxes.count("mdat") == 5  # 10-second fragments
+    assert result.duration_seconds == pytest.approx(45, abs=0.5)
+    assert measure_audio_duration(out) == pytest.approx(45, abs=0.5)
+    with av.open(str(out)) as container:
+        stream = container.streams.audio[0]
+        container.seek(30 * 1_000_000)
+        first = next(p for p in container.demux(stream) if p.size)
+        assert float(first.pts * stream.time_base) == pytest.approx(30, abs=10)
+
+
+def test_priming_samples_stay_trimmed_by_the_edit_list(media: MediaSet, tmp_path: Path) -> None:
+    # AAC starts with 1,024 samples of encoder priming at a negative time: a plain MP4
+    # keeps that in its edit list, and so does the fragmented output.
+    out = tmp_path / "audio.m4a"
+
+    extract_audio(media.h264_aac, out)
+
+    def first_timestamps(path: Path) -> list[int]:
+        with av.open(str(path)) as container:
+            packets = container.demux(container.streams.audio[0])
+            return [p.pts for p in packets if p.size][:2]
+
+    assert first_timestamps(out) == first_timestamps(media.h264_aac)
+    assert first_timestamps(out)[0] < 0
