@@ -116,7 +116,8 @@ def _extract(
             declared = _declared_duration(container, stream)
             copied = source_codec == "aac"
             span = _Span(stream.time_base, declared, progress)
-            with av.open(str(dest), mode="w", format="mp4", options=_MP4_OPTIONS) as output:
+            with av.open(str(dest), mode="w", format="mp4", options=_MP4_OPTIONS) as container_out:
+                output = _Output(container_out)
                 packets = span.track(_packets(container, stream))
                 if copied:
                     _remux(packets, stream, output)
@@ -124,10 +125,14 @@ def _extract(
                     _transcode(packets, stream, output)
     except av.error.FFmpegError as error:
         if getattr(error, "errno", None) == errno.ENOSPC:
-            raise DiskFull("not enough disk space to extract the audio") from None
+            raise DiskFull(_DISK_FULL) from None
         raise UnreadableMedia(_unreadable_message(error)) from None
     if span.seconds <= 0:
         raise UnreadableMedia("recording's audio track is empty")
+    if dest.stat().st_size < output.payload_bytes:
+        # FFmpeg's fragmented MP4 writer drops a failed write without reporting it: on a
+        # full disk the file simply stops. Every packet's bytes must be in the file.
+        raise DiskFull(_DISK_FULL)
     _check_source_complete(span, declared)
     duration = _written_duration(dest)
     _check_duration(duration, span.seconds)
@@ -153,6 +158,21 @@ _MP4_OPTIONS = {
     "movflags": "+delay_moov+default_base_moof+global_sidx",
     "frag_duration": str(10 * 1_000_000),  # microseconds
 }
+
+_DISK_FULL = "not enough disk space to extract the audio"
+
+
+class _Output:
+    """The output container, and the bytes of the packets handed to it."""
+
+    def __init__(self, container: av.container.OutputContainer) -> None:
+        self.container = container
+        self.payload_bytes = 0
+
+    def mux(self, packet: av.Packet) -> None:
+        self.payload_bytes += packet.size
+        self.container.mux(packet)
+
 
 # FFmpeg's read size on a file object: a network chunk (up to 1 MiB) per call, not 32 kB.
 _FILE_OBJECT_BUFFER = 1024 * 1024
@@ -248,7 +268,7 @@ def _packets(
 def _remux(
     packets: Iterator[av.Packet],
     stream: av.audio.stream.AudioStream,
-    output: av.container.OutputContainer,
+    output: _Output,
 ) -> None:
     """Copy AAC packets into ``output``, shifted to start at zero.
 
@@ -256,7 +276,7 @@ def _remux(
     MP4 muxer turns back into an edit list): those are kept as they are. Only a positive
     start, as in MPEG-TS/HLS (seconds into the stream), is shifted away.
     """
-    out_stream = output.add_stream_from_template(stream)
+    out_stream = output.container.add_stream_from_template(stream)
     unwrap = _AdtsUnwrapper(stream, out_stream) if not stream.codec_context.extradata else None
     offset: int | None = None
     for packet in packets:
@@ -289,10 +309,10 @@ class _AdtsUnwrapper:
     def filter(self, packet: av.Packet) -> list[av.Packet]:
         filtered = self._filter.filter(packet)
         if not self._configured and filtered:
-            config = filtered[0].get_sidedata("new_extradata")
-            if config is None:
+            if not filtered[0].has_sidedata("new_extradata"):
                 raise UnreadableMedia("recording's audio has no usable AAC header")
-            self._out_stream.codec_context.extradata = bytes(config)
+            config = bytes(filtered[0].get_sidedata("new_extradata"))
+            self._out_stream.codec_context.extradata = config
             self._configured = True
         return filtered
 
@@ -300,13 +320,13 @@ class _AdtsUnwrapper:
 def _transcode(
     packets: Iterator[av.Packet],
     stream: av.audio.stream.AudioStream,
-    output: av.container.OutputContainer,
+    output: _Output,
 ) -> None:
     """Decode and encode to AAC; timestamps are counted from zero in samples."""
     source_ctx = stream.codec_context
     rate = source_ctx.sample_rate if source_ctx.sample_rate in _AAC_RATES else 48000
     layout = "mono" if source_ctx.channels == 1 else "stereo"
-    out_stream = output.add_stream("aac", rate=rate, layout=layout)
+    out_stream = output.container.add_stream("aac", rate=rate, layout=layout)
     out_stream.bit_rate = AAC_BIT_RATE
     encoder = out_stream.codec_context
     # The AAC encoder takes exactly frame_size samples per frame: the resampler regroups.
@@ -336,7 +356,7 @@ def _decode(packet: av.Packet) -> list[av.AudioFrame]:
 def _encode(
     frames: list[av.AudioFrame],
     out_stream: av.audio.stream.AudioStream,
-    output: av.container.OutputContainer,
+    output: _Output,
     samples: int,
     rate: int,
 ) -> int:
