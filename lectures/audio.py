@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -116,22 +117,19 @@ def _extract(
             declared = _declared_duration(container, stream)
             copied = source_codec == "aac"
             span = _Span(stream.time_base, declared, progress)
-            with av.open(str(dest), mode="w", format="mp4", options=_MP4_OPTIONS) as container_out:
-                output = _Output(container_out)
+            with av.open(str(dest), mode="w", format="mp4", options=_MP4_OPTIONS) as output:
                 packets = span.track(_packets(container, stream))
                 if copied:
                     _remux(packets, stream, output)
                 else:
                     _transcode(packets, stream, output)
     except av.error.FFmpegError as error:
-        if getattr(error, "errno", None) == errno.ENOSPC:
+        if getattr(error, "errno", None) in _NO_ROOM:
             raise DiskFull(_DISK_FULL) from None
         raise UnreadableMedia(_unreadable_message(error)) from None
     if span.seconds <= 0:
         raise UnreadableMedia("recording's audio track is empty")
-    if dest.stat().st_size < output.payload_bytes:
-        # FFmpeg's fragmented MP4 writer drops a failed write without reporting it: on a
-        # full disk the file simply stops. Every packet's bytes must be in the file.
+    if not _written_whole(dest):
         raise DiskFull(_DISK_FULL)
     _check_source_complete(span, declared)
     duration = _written_duration(dest)
@@ -160,18 +158,40 @@ _MP4_OPTIONS = {
 }
 
 _DISK_FULL = "not enough disk space to extract the audio"
+# A full disk, a full quota, or a file larger than the process may write.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_BOX_HEADER = struct.Struct(">I4s")
+_LARGE_BOX_SIZE = struct.Struct(">Q")
 
 
-class _Output:
-    """The output container, and the bytes of the packets handed to it."""
+def _written_whole(path: Path) -> bool:
+    """Whether the fragmented MP4 at ``path`` was written to its end: its top-level boxes
+    (a 32-bit size and a type each, or size 1 and a 64-bit size after the type) cover the
+    file exactly and the last is ``mfra``, the index FFmpeg writes after everything else.
 
-    def __init__(self, container: av.container.OutputContainer) -> None:
-        self.container = container
-        self.payload_bytes = 0
-
-    def mux(self, packet: av.Packet) -> None:
-        self.payload_bytes += packet.size
-        self.container.mux(packet)
+    FFmpeg reports a write that fails while packets arrive, but drops one that fails while
+    it finishes the file (the last fragments, the ``sidx``, the ``mfra``) without a word:
+    on a full disk the file just stops, and its header still announces the whole length.
+    An hour has ~720 boxes: as many small reads.
+    """
+    size = path.stat().st_size
+    last = b""
+    with path.open("rb") as file:
+        at = 0
+        while at < size:
+            file.seek(at)
+            header = file.read(_BOX_HEADER.size + _LARGE_BOX_SIZE.size)
+            if len(header) < _BOX_HEADER.size:
+                return False
+            box_size, last = _BOX_HEADER.unpack_from(header)
+            if box_size == 1:
+                if len(header) < _BOX_HEADER.size + _LARGE_BOX_SIZE.size:
+                    return False
+                (box_size,) = _LARGE_BOX_SIZE.unpack_from(header, _BOX_HEADER.size)
+            if box_size < _BOX_HEADER.size or at + box_size > size:
+                return False
+            at += box_size
+    return last == b"mfra"
 
 
 # FFmpeg's read size on a file object: a network chunk (up to 1 MiB) per call, not 32 kB.
@@ -268,7 +288,7 @@ def _packets(
 def _remux(
     packets: Iterator[av.Packet],
     stream: av.audio.stream.AudioStream,
-    output: _Output,
+    output: av.container.OutputContainer,
 ) -> None:
     """Copy AAC packets into ``output``, shifted to start at zero.
 
@@ -276,7 +296,7 @@ def _remux(
     MP4 muxer turns back into an edit list): those are kept as they are. Only a positive
     start, as in MPEG-TS/HLS (seconds into the stream), is shifted away.
     """
-    out_stream = output.container.add_stream_from_template(stream)
+    out_stream = output.add_stream_from_template(stream)
     unwrap = _AdtsUnwrapper(stream, out_stream) if not stream.codec_context.extradata else None
     offset: int | None = None
     for packet in packets:
@@ -320,13 +340,13 @@ class _AdtsUnwrapper:
 def _transcode(
     packets: Iterator[av.Packet],
     stream: av.audio.stream.AudioStream,
-    output: _Output,
+    output: av.container.OutputContainer,
 ) -> None:
     """Decode and encode to AAC; timestamps are counted from zero in samples."""
     source_ctx = stream.codec_context
     rate = source_ctx.sample_rate if source_ctx.sample_rate in _AAC_RATES else 48000
     layout = "mono" if source_ctx.channels == 1 else "stereo"
-    out_stream = output.container.add_stream("aac", rate=rate, layout=layout)
+    out_stream = output.add_stream("aac", rate=rate, layout=layout)
     out_stream.bit_rate = AAC_BIT_RATE
     encoder = out_stream.codec_context
     # The AAC encoder takes exactly frame_size samples per frame: the resampler regroups.
@@ -356,7 +376,7 @@ def _decode(packet: av.Packet) -> list[av.AudioFrame]:
 def _encode(
     frames: list[av.AudioFrame],
     out_stream: av.audio.stream.AudioStream,
-    output: _Output,
+    output: av.container.OutputContainer,
     samples: int,
     rate: int,
 ) -> int:
@@ -387,9 +407,9 @@ def measure_audio_duration(path: str | os.PathLike[str]) -> float:
 def _written_duration(path: Path) -> float:
     """Duration of the audio file just written, from its header when it has one.
 
-    Opening the file proves the muxer finished it (an MP4 without its index does not
-    open); the header's duration is what the muxer counted while writing, the same figure
-    as :func:`measure_audio_duration` without reading every packet back.
+    The file is known to be whole (:func:`_written_whole`); the duration FFmpeg reads from
+    its index is what the muxer counted while writing, the same figure as
+    :func:`measure_audio_duration` without reading every packet back.
     """
     try:
         with av.open(str(path)) as container:

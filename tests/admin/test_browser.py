@@ -155,11 +155,13 @@ def test_staff_play_a_lectures_extracted_audio_and_seek_in_it(
     )
     wait.until(lambda b: b.title in ("seeked",) or "error" in b.title)
     assert browser.title == "seeked"
-    assert browser.execute_script("return player.currentTime") == pytest.approx(30, abs=0.1)
-    # The bytes at 30 s arrived and decode: the player can play from there.
-    wait.until(lambda b: b.execute_script("return player.readyState") >= 2)
     buffered = browser.execute_script(
         "return [...Array(player.buffered.length).keys()]"
         ".map(i => [player.buffered.start(i), player.buffered.end(i)])"
     )
     assert any(start <= 30 < end for start, end in buffered)
+    # It plays on from there (muted: a headless browser plays muted media unasked).
+    browser.execute_script("player.muted = true; player.play();")
+    wait.until(lambda b: b.execute_script("return player.currentTime") > 31 or "error" in b.title)
+    assert "error" not in browser.title
+    assert browser.execute_script("return player.currentTime") < 40

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -171,9 +174,10 @@ def test_long_audio_is_written_in_fragments_with_an_index_ahead_of_them(
     assert measure_audio_duration(out) == pytest.approx(45, abs=0.5)
     with av.open(str(out)) as container:
         stream = container.streams.audio[0]
-        container.seek(30 * 1_000_000)
-        first = next(p for p in container.demux(stream) if p.size)
-        assert float(first.pts * stream.time_base) == pytest.approx(30, abs=10)
+        for seconds in (12, 30, 41):  # in the second, third and last fragments
+            container.seek(seconds * 1_000_000)  # to the packet at or just before
+            first = next(p for p in container.demux(stream) if p.size)
+            assert seconds - 0.1 <= float(first.pts * stream.time_base) <= seconds
 
 
 def test_priming_samples_stay_trimmed_by_the_edit_list(media: MediaSet, tmp_path: Path) -> None:
@@ -190,3 +194,68 @@ def test_priming_samples_stay_trimmed_by_the_edit_list(media: MediaSet, tmp_path
 
     assert first_timestamps(out) == first_timestamps(media.h264_aac)
     assert first_timestamps(out)[0] < 0
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Extraction in a process whose files may not grow past a limit (a write past it fails
+# with EFBIG, as one on a full disk fails with ENOSPC); prints how it ended.
+_EXTRACT_WITH_A_FILE_SIZE_LIMIT = """
+import json, resource, signal, sys
+from pathlib import Path
+from lectures.audio import AudioExtractionError, extract_audio
+source, dest, limit = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+try:
+    extract_audio(source, dest)
+    print(json.dumps({"error": None}))
+except AudioExtractionError as error:
+    print(json.dumps({"error": type(error).__name__, "message": str(error)}))
+"""
+
+
+@pytest.fixture(scope="module")
+def long_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """A 45-second recording, and the size of its whole extracted audio."""
+    root = tmp_path_factory.mktemp("long")
+    source = write_media(root / "long.mp4", seconds=45)
+    extract_audio(source, root / "whole.m4a")
+    return source, (root / "whole.m4a").stat().st_size
+
+
+@pytest.mark.parametrize(
+    "missing_bytes",
+    # Halfway through the packets (FFmpeg reports the failed write), and while the muxer
+    # finishes the file: the last fragment, the index (FFmpeg drops those writes quietly).
+    [300_000, 2_000, 100],
+)
+def test_audio_that_cannot_be_written_whole_fails_for_want_of_disk_space(
+    long_recording: tuple[Path, int], tmp_path: Path, missing_bytes: int
+) -> None:
+    source, whole_size = long_recording
+    dest = tmp_path / "audio.m4a"
+    limit = str(whole_size - missing_bytes)
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-B",
+            "-c",
+            _EXTRACT_WITH_A_FILE_SIZE_LIMIT,
+            str(source),
+            str(dest),
+            limit,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.splitlines()[-1]) == {
+        "error": "DiskFull",
+        "message": "not enough disk space to extract the audio",
+    }
+    assert not dest.exists()
