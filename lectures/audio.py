@@ -149,9 +149,9 @@ def _extract(
 # without reading the file, and the first fragment's edit list in the ``moov`` (the
 # encoder's priming samples stay trimmed, as in a plain MP4). A plain MP4 would keep an
 # index entry for every packet in the muxer's memory until the end, ~17 MB for an hour of
-# AAC (~170,000 packets); a fragment's entries are dropped once it is written, so the
-# worker's memory does not grow with the lecture's length. Browsers, players and FFmpeg
-# read both kinds alike (fragmented MP4 is what DASH and HLS serve).
+# AAC (~170,000 packets); a fragment's entries are dropped once it is written, so what
+# the muxer holds does not grow with the lecture's length. It is the kind of MP4 that DASH
+# and HLS serve; FFmpeg reads it, and a test plays it in Chromium.
 _MP4_OPTIONS = {
     "movflags": "+delay_moov+default_base_moof+global_sidx",
     "frag_duration": str(10 * 1_000_000),  # microseconds
