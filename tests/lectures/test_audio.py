@@ -26,6 +26,8 @@ from tests.lectures.media import (
     write_media,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_aac_is_copied_packet_for_packet(media: MediaSet, tmp_path: Path) -> None:
     out = tmp_path / "audio.m4a"
@@ -153,7 +155,7 @@ def _top_level_boxes(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("name", ["h264_aac", "h264_mp3"])
 def test_long_audio_is_written_in_fragments_with_an_index_ahead_of_them(
-    media: MediaSet, tmp_path: Path, name: str
+    tmp_path: Path, name: str
 ) -> None:
     # Fragments keep the muxer's memory flat over an hour; the index in front (sidx)
     # lets a player seek anywhere without reading the file up to there.
@@ -195,8 +197,6 @@ def test_priming_samples_stay_trimmed_by_the_edit_list(media: MediaSet, tmp_path
     assert first_timestamps(out) == first_timestamps(media.h264_aac)
     assert first_timestamps(out)[0] < 0
 
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # Extraction in a process whose files may not grow past a limit (a write past it fails
 # with EFBIG, as one on a full disk fails with ENOSPC); prints how it ended.
