@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -27,7 +25,7 @@ class FirstRendererNegotiation(DefaultContentNegotiation):
             return renderers[0], renderers[0].media_type
         return super().select_renderer(request, renderers, format_suffix)
 
-    def _asks_for_anything_or(self, request: Request, renderer: Any) -> bool:
+    def _asks_for_anything_or(self, request: Request, renderer: BaseRenderer) -> bool:
         if self.settings.URL_FORMAT_OVERRIDE in request.query_params:
             return False
         accept = request.META.get("HTTP_ACCEPT")
