@@ -116,7 +116,9 @@ class ScopedUserRateThrottle(_BucketThrottle):
         user = request.user
         if user is None or not user.is_authenticated:
             return None  # the schema and the docs; other routes refused the request already
-        return f"user:{user.pk}"
+        # The Clerk id outlives the local row: deleting the account (DELETE /api/me) and
+        # coming back with the same token finds a new row, and must not find a fresh limit.
+        return f"user:{user.clerk_id}"
 
 
 class AddressRateThrottle(_BucketThrottle):

@@ -137,7 +137,11 @@ class TranscriptActions:
         summary="The lecture's transcript",
         description=(
             "JSON, or with `?format=` WebVTT (`vtt`), SRT (`srt`) or plain text (`txt`). "
-            "409 `transcript_not_ready` until the transcript is completed."
+            "409 `transcript_not_ready` until the transcript is completed. "
+            "The text of the JSON, SRT and plain-text answers is plain text: captions' markup "
+            "is removed and their entities decoded (`&lt;b&gt;` is stored and served as "
+            "`<b>`), so whoever shows it as HTML escapes it. WebVTT escapes `&`, `<` and `>` "
+            "as that format requires."
         ),
         parameters=[
             OpenApiParameter("format", str, enum=["json", "vtt", "srt", "txt"], required=False)
@@ -169,10 +173,13 @@ class TranscriptActions:
         methods=["PUT"],
         summary="Import captions as the transcript",
         description=(
-            "WebVTT (`text/vtt`) or SRT (`application/x-subrip`), at most 5 MiB, becomes the "
-            "transcript (`source: captions`), with no provider call. Allowed when the "
-            "transcript is `none` or `failed` (an API admin: always). Malformed captions: "
-            "400 naming the line."
+            "WebVTT (`text/vtt`) or SRT (`application/x-subrip`), at most 5 MiB (413) and "
+            "`CAPTIONS_MAX_CUES` cues (default 20,000; 400 naming the limit, before any "
+            "parsing), becomes the transcript (`source: captions`), with no provider call. "
+            "Allowed when the transcript is `none` or `failed` (an API admin: always); else "
+            "409, before the body is parsed. Malformed captions: 400 naming the line (times "
+            "have at most 6 digits of hours, 2 of minutes and seconds, 3 of fraction). Cue "
+            "text is stored as plain text: markup removed, entities decoded."
         ),
         request={VTT: OpenApiTypes.STR, SRT: OpenApiTypes.STR},
         responses={200: TranscriptSerializer, **error_responses(400, 404, 409, 413, 415)},

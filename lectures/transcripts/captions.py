@@ -4,6 +4,11 @@ Parsed here rather than with a caption library, because an import must say which
 wrong (400 "line 12: …"), accept nothing it would have to guess at, and strip the markup
 that both formats allow in cue text (``<v Speaker>``, ``<i>``, ``<c.yellow>``, timestamps,
 ``<font>``, ASS ``{\\an8}`` tags, HTML entities), where a student wants the words.
+
+Every step is linear in the body's size, whatever it holds: a tag pattern cannot span
+another tag's opening (``<[^<>]*>``), so ``<<<<…`` is read once, not once per ``<``; time
+fields have bounded lengths; and a body with more cue timings than ``CAPTIONS_MAX_CUES``
+is refused before any parsing.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ MAX_CAPTIONS_BYTES = 5 * 1024 * 1024
 VTT = "text/vtt"
 SRT = "application/x-subrip"
 
-_VTT_TIME = r"(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})"
+# Hours of at most 6 digits (over a century), so a time is a small number.
+_VTT_TIME = r"(?:(\d{2,6}):)?([0-5]\d):([0-5]\d)\.(\d{3})"
 _VTT_TIMING = re.compile(rf"^{_VTT_TIME}[ \t]+-->[ \t]+{_VTT_TIME}(?:[ \t]+.*)?$")
-_SRT_TIME = r"(\d{1,3}):([0-5]\d):([0-5]\d)[,.](\d{1,3})"
+_SRT_TIME = r"(\d{1,6}):([0-5]\d):([0-5]\d)[,.](\d{1,3})"
 _SRT_TIMING = re.compile(rf"^{_SRT_TIME}[ \t]*-->[ \t]*{_SRT_TIME}(?:[ \t]+.*)?$")
 _LOOKS_LIKE_TIME = re.compile(r"^\d+:\d")
-_TAG = re.compile(r"<[^>]*>")
-_ASS_TAG = re.compile(r"\{\\[^}]*\}")
+_TAG = re.compile(r"<[^<>]*>")
+_ASS_TAG = re.compile(r"\{\\[^{}]*\}")
 _WEBVTT_HEADER = re.compile(r"^WEBVTT(?:[ \t].*)?$")
 
 
@@ -34,6 +40,21 @@ class CaptionsError(Exception):
     def __init__(self, line: int, message: str) -> None:
         super().__init__(f"line {line}: {message}")
         self.line = line
+
+
+class TooManyCues(Exception):
+    """More cue timings than the limit; ``str()`` names it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Captions with more than {limit} cues are not taken.")
+        self.limit = limit
+
+
+def check_cue_count(data: bytes, limit: int) -> None:
+    """Refuse, before any parsing, a body with more than ``limit`` cue timings: every cue
+    has one ``-->``, so their count bounds the number of cues."""
+    if data.count(b"-->") > limit:
+        raise TooManyCues(limit)
 
 
 def _lines(data: bytes) -> list[str]:

@@ -17,7 +17,12 @@ from accounts.services import user_is_api_admin
 from core.exceptions import InvalidInput, ObjectNotFound, StateConflict
 from lectures.models import Lecture
 from lectures.transcripts import state
-from lectures.transcripts.captions import CaptionsError, parse_captions
+from lectures.transcripts.captions import (
+    CaptionsError,
+    TooManyCues,
+    check_cue_count,
+    parse_captions,
+)
 from lectures.transcripts.models import (
     Transcript,
     TranscriptChunk,
@@ -121,34 +126,49 @@ def transcript_enqueue(*, lecture_id: str) -> bool:
     return True
 
 
+def _captions_refused(current: str, *, admin: bool) -> StateConflict | None:
+    if current in (Status.NONE, Status.FAILED) or admin:
+        return None
+    return StateConflict(f"The lecture's transcript is {current}; captions are not taken.")
+
+
 def transcript_import_captions(
     *, lecture: Lecture, user: User, data: bytes, media_type: str
 ) -> Transcript:
     """Make captions the client already has the lecture's transcript (``source``
     ``captions``): allowed when the transcript is ``none`` or ``failed`` (an API admin:
     always, replacing whatever is there and stopping a running job). Malformed captions
-    are a 400 naming the line; nothing is stored then."""
+    are a 400 naming the line; nothing is stored then.
+
+    The work is bounded before it starts: the transcript's state (409) and the number of
+    cues (``CAPTIONS_MAX_CUES``, 400) are checked before the body is parsed, and the lecture
+    is locked only to swap the segments in, not while they are parsed.
+    """
     if not data:
         raise InvalidInput("The captions are empty.")
+    admin = user_is_api_admin(user)
+    refused = _captions_refused(_status(lecture.pk), admin=admin)
+    if refused:
+        raise refused
     try:
+        check_cue_count(data, settings.CAPTIONS_MAX_CUES)
         segments = parse_captions(data, media_type)
+    except TooManyCues as error:
+        raise InvalidInput(str(error)) from None
     except CaptionsError as error:
         raise InvalidInput(f"Malformed captions: {error}.") from None
+    rows = [
+        TranscriptSegment.of(lecture_id=lecture.pk, index=i, start=s.start, end=s.end, text=s.text)
+        for i, s in enumerate(segments)
+    ]
     with transaction.atomic():
         locked, transcript = _locked(lecture.pk)
-        current = transcript.status if transcript else Status.NONE
-        if current not in (Status.NONE, Status.FAILED) and not user_is_api_admin(user):
-            raise StateConflict(f"The lecture's transcript is {current}; captions are not taken.")
+        # Checked again under the lock: a job may have been queued while the body was parsed.
+        refused = _captions_refused(transcript.status if transcript else Status.NONE, admin=admin)
+        if refused:
+            raise refused
         TranscriptSegment.objects.filter(lecture=locked).delete()
-        TranscriptSegment.objects.bulk_create(
-            [
-                TranscriptSegment.of(
-                    lecture_id=locked.pk, index=i, start=s.start, end=s.end, text=s.text
-                )
-                for i, s in enumerate(segments)
-            ],
-            batch_size=1000,
-        )
+        TranscriptSegment.objects.bulk_create(rows, batch_size=2000)
         TranscriptChunk.objects.filter(lecture=locked).delete()
         transcript = transcript or Transcript(lecture=locked)
         state.move(
@@ -165,6 +185,12 @@ def transcript_import_captions(
             segments=len(segments),
         )
     return transcript
+
+
+def _status(lecture_id: uuid.UUID) -> str:
+    """The transcript's status, read without a lock."""
+    found = Transcript.objects.filter(lecture_id=lecture_id).values_list("status", flat=True)
+    return found.first() or Status.NONE
 
 
 def transcript_requeue_for_command(*, lecture_id: uuid.UUID, enqueue: bool = True) -> str:

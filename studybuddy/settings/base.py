@@ -313,6 +313,9 @@ TRANSCRIPTION_MAX_UPLOAD_BYTES = env_int(
 )
 TRANSCRIPTION_CONCURRENCY = env_int("TRANSCRIPTION_CONCURRENCY", 2, minimum=1)
 TRANSCRIPTION_TIMEOUT_SECONDS = env_int("TRANSCRIPTION_TIMEOUT_SECONDS", 300, minimum=1)
+# Cues in one captions import (PUT /api/lectures/{id}/transcript): an hour of ordinary
+# captions has 600-1,500.
+CAPTIONS_MAX_CUES = env_int("CAPTIONS_MAX_CUES", 20_000, minimum=1)
 
 
 def _check_transcription() -> None:

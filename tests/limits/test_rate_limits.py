@@ -36,6 +36,17 @@ def test_the_limit_is_per_user(alice_client, bob_client, rates):
     assert bob_client.get("/api/courses").status_code == 200
 
 
+def test_deleting_the_account_does_not_reset_the_limit(alice_client, rates):
+    rates(api="3/minute")
+    alice_client.get("/api/courses")
+    assert alice_client.delete("/api/me").status_code == 204
+
+    # The same token finds a new, empty local user, counted in the same bucket.
+    statuses = [alice_client.get("/api/me").status_code for _ in range(2)]
+
+    assert statuses == [200, 429]
+
+
 def test_requests_come_back_as_time_passes(alice_client, rates, monkeypatch):
     clock = [1_000_000.0]
     monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: clock[0])
