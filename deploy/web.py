@@ -25,6 +25,29 @@ TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 # Room for the multipart framing around the largest file the service accepts.
 MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 
+# nginx reads a request's head (request line and headers) into at most HEAD_BUFFERS buffers
+# of HEAD_BUFFER_BYTES (large_client_header_buffers); the request line and each header line
+# must fit in one. Larger heads are refused by nginx with the JSON error body (414, 431).
+HEAD_BUFFERS = 4
+HEAD_BUFFER_BYTES = 16 * 1024
+# gunicorn's own refusals are HTML pages, so behind nginx gunicorn's limits sit above
+# anything nginx passes on, and nginx is the only gate:
+# - request line: gunicorn takes at most 8190 bytes unless the limit is 0 (none); nginx's
+#   one buffer bounds the line.
+# - one header: nginx joins every X-Forwarded-For into one and appends the client's
+#   address, so a header it forwards is never longer than the whole head plus 1 KiB
+#   (gunicorn reads a field size of 0 as its default, 8190, so the limit is that number).
+# - headers: one takes at least 3 bytes ("a:" and LF), so a head holds at most 21,845;
+#   gunicorn's largest count, 32768, is above that.
+BEHIND_NGINX_LIMITS = [
+    "--limit-request-line",
+    "0",
+    "--limit-request-field_size",
+    str(HEAD_BUFFERS * HEAD_BUFFER_BYTES + 1024),
+    "--limit-request-fields",
+    "32768",
+]
+
 
 def _settings():
     sys.path.insert(0, str(ROOT))
@@ -66,6 +89,8 @@ def render_nginx_conf(runtime_dir: Path, *, bind: str, settings) -> Path:
         "BIND": bind,
         "CLIENT_TIMEOUT": str(settings.WEB_CLIENT_TIMEOUT_SECONDS),
         "MAX_BODY_BYTES": str(max_body),
+        "HEAD_BUFFERS": str(HEAD_BUFFERS),
+        "HEAD_BUFFER_BYTES": str(HEAD_BUFFER_BYTES),
         # As root, nginx's workers drop to an unprivileged user; they write its temp files.
         "USER": "user nobody nogroup;" if os.geteuid() == 0 else "",
     }
@@ -147,7 +172,13 @@ def main() -> int:
     runtime = _runtime_dir()
     socket_path = runtime / "gunicorn.sock"
     gunicorn = subprocess.Popen(
-        [*_gunicorn_command(f"unix:{socket_path}", settings), "--umask", "0"], cwd=ROOT
+        [
+            *_gunicorn_command(f"unix:{socket_path}", settings),
+            *BEHIND_NGINX_LIMITS,
+            "--umask",
+            "0",
+        ],
+        cwd=ROOT,
     )
     try:
         _wait_for_socket(socket_path, gunicorn)
