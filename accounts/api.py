@@ -116,8 +116,10 @@ class ClerkWebhookView(APIView):
         description=(
             "Called by Clerk (through Svix), not by the app: no session token; the body is "
             "verified with the `svix-id`, `svix-timestamp` and `svix-signature` headers. "
-            "A delivery already processed answers 200 and changes nothing. 404 when "
-            "`CLERK_WEBHOOK_SECRET` is not set."
+            "A delivery already processed answers 200 and changes nothing. A user event "
+            "whose time (`data.updated_at`, `data.created_at`, a deletion's `timestamp`, in "
+            "milliseconds) is before 2000-01-01 or more than a day ahead is 400 on that "
+            "field and changes nothing. 404 when `CLERK_WEBHOOK_SECRET` is not set."
         ),
         request={"application/json": dict},
         parameters=_SVIX_HEADERS,
@@ -157,5 +159,5 @@ class ClerkWebhookView(APIView):
                 sent_at=int(request.headers["svix-timestamp"]),
             )
         except services.InvalidClerkEvent as exc:
-            raise InvalidInput(str(exc)) from None
+            raise InvalidInput(str(exc), field=exc.field) from None
         return Response({"outcome": outcome})

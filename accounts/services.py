@@ -35,7 +35,12 @@ def _profile_claim(value: Any, field: str) -> str:
 
 
 class InvalidClerkEvent(Exception):
-    """A verified event whose content is not what Clerk sends (the view answers 400)."""
+    """A verified event whose content is not what Clerk sends (the view answers 400);
+    ``field`` names the value at fault, when one is."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ClerkUserDeleted(Exception):
@@ -204,8 +209,37 @@ def _primary_email(data: dict[str, Any]) -> str:
     return ""
 
 
-def _milliseconds(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+# Clerk's times are milliseconds since the epoch. One before 2000 or more than a day ahead
+# of this clock is no time Clerk sent; stored, it would also decide every later event's
+# order (and past 2^63 the bigint column refuses it with an error).
+EARLIEST_EVENT_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+FUTURE_SLACK_MS = 24 * 60 * 60 * 1000
+
+
+def _milliseconds(value: Any, field: str) -> int:
+    """A time of an event in milliseconds since the epoch, 0 when the event has none;
+    :class:`InvalidClerkEvent` when it is not an integer from 2000-01-01 to a day ahead."""
+    if value is None:
+        return 0
+    latest = int(time.time() * 1000) + FUTURE_SLACK_MS
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (EARLIEST_EVENT_MS <= value <= latest)
+    ):
+        raise InvalidClerkEvent(
+            f"`{field}` is not a time in milliseconds since the epoch between 2000-01-01 "
+            "and a day from now.",
+            field=field,
+        )
+    return value
+
+
+def _profile_version(data: dict[str, Any]) -> int:
+    """The version of a Clerk profile: when it was last updated, else when created."""
+    updated_at = _milliseconds(data.get("updated_at"), "data.updated_at")
+    created_at = _milliseconds(data.get("created_at"), "data.created_at")
+    return updated_at or created_at
 
 
 def _clerk_user_id(data: Any) -> str:
@@ -216,8 +250,7 @@ def _clerk_user_id(data: Any) -> str:
     return clerk_id
 
 
-def _clerk_user_upsert(data: dict[str, Any], clerk_id: str) -> str:
-    version = _milliseconds(data.get("updated_at")) or _milliseconds(data.get("created_at"))
+def _clerk_user_upsert(data: dict[str, Any], clerk_id: str, version: int) -> str:
     deleted = DeletedClerkUser.objects.select_for_update().filter(clerk_id=clerk_id).first()
     if deleted is not None:
         if version <= deleted.deleted_at_ms:
@@ -278,13 +311,22 @@ def clerk_webhook_process(*, delivery_id: str, event: dict[str, Any], sent_at: i
     of order: a profile older (``data.updated_at``) than the one stored is ignored, and a
     user deleted in Clerk is remembered so that neither a late event nor a token they
     still hold creates them again. ``sent_at`` (Unix seconds, from the verified
-    ``svix-timestamp``) dates a deletion when the event has no ``timestamp``.
+    ``svix-timestamp``) dates a deletion when the event has no ``timestamp``. A user
+    event whose time (``data.updated_at``, ``data.created_at``, a deletion's
+    ``timestamp``) is not one Clerk could have sent is :class:`InvalidClerkEvent` and
+    changes nothing, the delivery log included.
     """
     _webhook_deliveries_purge()
     event_type = event.get("type") if isinstance(event.get("type"), str) else ""
     data = event.get("data")
     handled = event_type in ("user.created", "user.updated", "user.deleted")
     clerk_id = _clerk_user_id(data) if handled else ""
+    # The event's time is checked before the delivery is logged: the log holds what was
+    # applied or ignored, never a refused event.
+    if event_type == "user.deleted":
+        when = _milliseconds(event.get("timestamp"), "timestamp") or sent_at * 1000
+    else:
+        when = _profile_version(data) if handled else 0
     try:
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
@@ -293,10 +335,9 @@ def clerk_webhook_process(*, delivery_id: str, event: dict[str, Any], sent_at: i
     except IntegrityError:
         return "already processed"
     if event_type == "user.deleted":
-        deleted_at = _milliseconds(event.get("timestamp")) or sent_at * 1000
-        outcome = _clerk_user_deleted(clerk_id, deleted_at)
+        outcome = _clerk_user_deleted(clerk_id, when)
     elif handled:
-        outcome = _clerk_user_upsert(data, clerk_id)
+        outcome = _clerk_user_upsert(data, clerk_id, when)
     else:
         outcome = "ignored: not a user event"
     delivery.outcome = outcome

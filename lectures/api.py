@@ -304,7 +304,7 @@ class DevLectureViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Every lecture (dev route)",
         description="Only when DEV_ROUTES_ENABLED, and only for API admins; else 404.",
-        responses={200: LectureSerializer(many=True), **error_responses(404)},
+        responses={200: LectureSerializer(many=True), **error_responses(400, 404)},
     )
     def list(self, request: Request) -> Response:
         if not settings.DEV_ROUTES_ENABLED or not user_is_api_admin(request.user):

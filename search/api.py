@@ -61,8 +61,6 @@ class SearchViewSet(viewsets.GenericViewSet):
             OpenApiParameter(
                 "type", OpenApiTypes.STR, enum=["lecture", "document"], description="One kind."
             ),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (≤ 100)."),
-            OpenApiParameter("offset", OpenApiTypes.INT, description="Hits to skip."),
         ],
         responses={200: SearchHitSerializer(many=True), **error_responses(400)},
     )

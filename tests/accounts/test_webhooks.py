@@ -26,6 +26,8 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 INVALID = {"detail": "The webhook signature is missing or invalid.", "code": "invalid_signature"}
+# A Clerk time (milliseconds since the epoch): 2023-11-14, the fixtures' own updated_at.
+T0 = 1_700_000_000_000
 
 
 @pytest.fixture(autouse=True)
@@ -219,28 +221,28 @@ def test_profile_text_loses_control_characters_and_is_cut_to_the_column(client):
 
 
 def test_an_event_older_than_the_stored_profile_changes_nothing(client):
-    deliver(client, event("user.updated", user_data(first_name="Newer", updated_at=2_000)))
+    deliver(client, event("user.updated", user_data(first_name="Newer", updated_at=T0 + 2_000)))
 
-    older = user_data(first_name="Older", updated_at=1_000)
+    older = user_data(first_name="Older", updated_at=T0 + 1_000)
     response = deliver(client, event("user.updated", older))
 
     assert response.status_code == 200
     assert response.json() == {"outcome": "ignored: older than the stored profile"}
-    assert profile()[1:] == ("Newer", "Liddell", 2_000)
+    assert profile()[1:] == ("Newer", "Liddell", T0 + 2_000)
 
 
 def test_a_created_event_arriving_after_an_update_does_not_undo_it(client):
-    deliver(client, event("user.updated", user_data(first_name="Renamed", updated_at=5_000)))
+    deliver(client, event("user.updated", user_data(first_name="Renamed", updated_at=T0 + 5_000)))
 
-    deliver(client, event("user.created", user_data(first_name="Original", updated_at=1_000)))
+    deliver(client, event("user.created", user_data(first_name="Original", updated_at=T0 + 1_000)))
 
     assert profile()[1] == "Renamed"
 
 
 def test_a_replayed_delivery_answers_200_and_does_nothing_twice(client):
-    first = json.dumps(event("user.updated", user_data(first_name="First", updated_at=1_000)))
+    first = json.dumps(event("user.updated", user_data(first_name="First", updated_at=T0 + 1_000)))
     deliver(client, first.encode(), msg_id="msg_first")
-    deliver(client, event("user.updated", user_data(first_name="Second", updated_at=2_000)))
+    deliver(client, event("user.updated", user_data(first_name="Second", updated_at=T0 + 2_000)))
     User.objects.filter(clerk_id="user_alice").update(clerk_updated_at=None)
 
     # Svix retries with the same id and a fresh timestamp and signature.
@@ -277,7 +279,7 @@ def test_deliveries_older_than_the_retention_are_forgotten_on_the_next_write(cli
         received_at=timezone.now() - timedelta(days=8)
     )
 
-    deliver(client, event("user.updated", user_data(updated_at=1_800_000_000_000)))
+    deliver(client, event("user.updated", user_data(updated_at=T0 + 1_000)))
 
     assert list(WebhookDelivery.objects.values_list("event_type", flat=True)) == ["user.updated"]
 
@@ -320,3 +322,90 @@ def test_a_user_created_after_the_deletion_is_created_and_the_deletion_forgotten
     assert response.json() == {"outcome": "created"}
     assert User.objects.filter(clerk_id="user_alice").exists()
     assert not DeletedClerkUser.objects.exists()
+
+
+# --- times of events ---------------------------------------------------------------------
+
+JANUARY_2000 = 946_684_800_000
+IMPLAUSIBLE_TIMES = {
+    "10^30": 10**30,
+    "2^63": 2**63,
+    "before 2000": JANUARY_2000 - 1,
+    "two days ahead": int((time.time() + 2 * 86_400) * 1000),
+    "negative": -1,
+    "zero": 0,
+    "a string": str(T0),
+    "a float": float(T0),
+    "true": True,
+}
+
+
+def time_refused(field: str) -> dict:
+    message = [
+        f"`{field}` is not a time in milliseconds since the epoch between 2000-01-01 and "
+        "a day from now."
+    ]
+    return {"detail": message[0], "code": "invalid", "errors": {field: message}, field: message}
+
+
+def users() -> list[tuple]:
+    return list(User.objects.values_list("clerk_id", "first_name", "clerk_updated_at"))
+
+
+@pytest.mark.parametrize("value", list(IMPLAUSIBLE_TIMES.values()), ids=list(IMPLAUSIBLE_TIMES))
+@pytest.mark.parametrize("field", ["updated_at", "created_at"])
+@pytest.mark.parametrize(
+    ("event_type", "clerk_id"),
+    [("user.created", "user_carol"), ("user.updated", "user_alice")],
+    ids=["a new user", "a known user"],
+)
+def test_a_profile_event_with_an_implausible_time_is_400_and_changes_nothing(
+    client, event_type, clerk_id, field, value
+):
+    deliver(client, event("user.created", user_data()), msg_id="msg_alice")
+    before = users()
+    data = {**user_data(clerk_id, first_name="Mallory"), field: value}
+
+    response = deliver(client, event(event_type, data), msg_id="msg_implausible")
+
+    assert response.status_code == 400
+    assert response.json() == time_refused(f"data.{field}")
+    assert users() == before
+    assert list(WebhookDelivery.objects.values_list("svix_id", flat=True)) == ["msg_alice"]
+
+
+@pytest.mark.parametrize("value", list(IMPLAUSIBLE_TIMES.values()), ids=list(IMPLAUSIBLE_TIMES))
+def test_a_deletion_with_an_implausible_timestamp_is_400_and_changes_nothing(client, value):
+    UserFactory(clerk_id="user_alice")
+
+    response = deliver(client, deleted_event(timestamp=value))
+
+    assert response.status_code == 400
+    assert response.json() == time_refused("timestamp")
+    assert User.objects.filter(clerk_id="user_alice").exists()
+    assert not DeletedClerkUser.objects.exists()
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_refused_delivery_is_not_remembered_and_its_id_applies_later(client):
+    refused = deliver(
+        client, event("user.created", user_data(updated_at=10**30)), msg_id="msg_again"
+    )
+
+    response = deliver(client, event("user.created", user_data()), msg_id="msg_again")
+
+    assert refused.status_code == 400
+    assert response.json() == {"outcome": "created"}
+    assert profile()[3] == T0
+
+
+@pytest.mark.parametrize(
+    "updated_at",
+    [JANUARY_2000, int((time.time() + 3_600) * 1000)],
+    ids=["2000-01-01", "an hour ahead"],
+)
+def test_times_from_2000_to_a_day_ahead_are_accepted(client, updated_at):
+    response = deliver(client, event("user.created", user_data(updated_at=updated_at)))
+
+    assert response.json() == {"outcome": "created"}
+    assert profile()[3] == updated_at
