@@ -123,3 +123,10 @@ def test_a_long_query_string_to_healthz_is_served(web):
 
     assert (status, content_type) == (200, "application/json")
     assert json.loads(body) == {"status": "ok"}
+
+
+def test_an_http_version_nginx_does_not_speak_is_the_json_error_body(web):
+    status, content_type, body = _send(web, b"GET /api/courses HTTP/9.9\r\n")
+
+    assert (status, content_type) == (505, "application/json")
+    assert json.loads(body)["code"] == "http_version_not_supported"
