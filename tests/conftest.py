@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from core.ratelimits import MemoryStore, rate_limit_store
 from tests.auth import ISSUER, SPA_ORIGIN, KeyPair, session_claims, sign
 from tests.factories import UserFactory
 from tests.jwks_server import JwksServer
@@ -56,6 +57,15 @@ def _isolated_settings(settings, tmp_path: Path, clerk_key: KeyPair):
     settings.DEV_AUTH_KEY_FILE = tmp_path / "dev-jwt-key.pem"
     settings.ADMIN_USER_IDS = []
     return settings
+
+
+@pytest.fixture(autouse=True)
+def _no_request_counted():
+    """Each test starts with no request counted. Rate limits count per Clerk id, which
+    tests share (``user_alice``), and the test settings' store lives as long as the process."""
+    store = rate_limit_store()
+    if isinstance(store, MemoryStore):
+        store.clear()
 
 
 @pytest.fixture
