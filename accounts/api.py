@@ -64,7 +64,7 @@ class MeView(APIView):
             "email": user.email,
             "first_name": user.first_name,
             "last_name": user.last_name,
-            "is_admin": services.user_is_api_admin(user),
+            "is_admin": selectors.user_is_api_admin(user),
             "usage": vars(selectors.user_usage(user=user)),
             "limits": {
                 "document_bytes": settings.USER_DOCUMENT_QUOTA_BYTES,

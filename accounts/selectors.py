@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
@@ -57,3 +58,16 @@ def user_usage(*, user: User) -> Usage:
         documents=row["usage_documents"],
         document_bytes=row["usage_document_bytes"],
     )
+
+
+def user_is_api_admin(user: User) -> bool:
+    """Staff, or named in ``ADMIN_USER_IDS`` by UUID or Clerk id."""
+    if not user or not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    # UUIDs compare case-insensitively; Clerk ids are case-sensitive (base62).
+    admin_ids = set(settings.ADMIN_USER_IDS)
+    if user.clerk_id and user.clerk_id in admin_ids:
+        return True
+    return str(user.id) in {value.lower() for value in admin_ids}

@@ -169,19 +169,6 @@ def _reset_user_cache(*, setting: str, **kwargs: Any) -> None:
         _user_cache.clear()
 
 
-def user_is_api_admin(user: User) -> bool:
-    """Staff, or named in ``ADMIN_USER_IDS`` by UUID or Clerk id."""
-    if not user or not user.is_authenticated:
-        return False
-    if user.is_staff:
-        return True
-    # UUIDs compare case-insensitively; Clerk ids are case-sensitive (base62).
-    admin_ids = set(settings.ADMIN_USER_IDS)
-    if user.clerk_id and user.clerk_id in admin_ids:
-        return True
-    return str(user.id) in {value.lower() for value in admin_ids}
-
-
 # --- Deletion and Clerk's webhooks ---------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Max, Q, QuerySet, Sum
 
 from accounts.models import User
-from accounts.services import user_is_api_admin
+from accounts.selectors import user_is_api_admin
 from core.exceptions import StateConflict
 from documents.models import Document, DocumentPage, TextStatus
 

@@ -20,7 +20,6 @@ from core.admin import (
 from core.files import stored_file_response
 from lectures.models import Lecture, LectureLink
 from lectures.services import lecture_delete, lecture_requeue_failed
-from lectures.transcripts.admin import TranscriptAdminMixin, TranscriptStatusFilter
 
 _STATUS_COLOURS = {
     Lecture.Status.QUEUED: "#777",
@@ -58,12 +57,11 @@ class LectureLinkInline(admin.TabularInline):
 
 
 @admin.register(Lecture)
-class LectureAdmin(TranscriptAdminMixin, admin.ModelAdmin):
+class LectureAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
         "course_code",
         "status_progress",
-        "transcript_state",
         "linked_users_count",
         "duration",
         "audio_size",
@@ -76,7 +74,6 @@ class LectureAdmin(TranscriptAdminMixin, admin.ModelAdmin):
     list_filter = (
         "status",
         "source",
-        TranscriptStatusFilter,
         ("course__is_official", OfficialCourseFilter),
         "created_at",
         "completed_at",
@@ -91,7 +88,7 @@ class LectureAdmin(TranscriptAdminMixin, admin.ModelAdmin):
     )
     search_help_text = "Title, Panopto session id, course code, linked user's email or Clerk id."
     date_hierarchy = "created_at"
-    actions = ("retry_download", "transcribe_again", "delete_with_audio")
+    actions = ("retry_download", "delete_with_audio")
     inlines = (LectureLinkInline,)
     # What the pipeline owns is read-only; staff may fix a title.
     readonly_fields = (
@@ -111,8 +108,6 @@ class LectureAdmin(TranscriptAdminMixin, admin.ModelAdmin):
         "audio_storage_key",
         "audio_size",
         "duration",
-        "transcript_state",
-        "transcript_text",
         "created_by",
         "created_at",
         "updated_at",
@@ -127,7 +122,6 @@ class LectureAdmin(TranscriptAdminMixin, admin.ModelAdmin):
             "Audio",
             {"fields": ("audio_file", "audio_storage_key", "audio_size", "duration")},
         ),
-        ("Transcript", {"fields": ("transcript_state", "transcript_text")}),
         ("Worker claim", {"classes": ("collapse",), "fields": ("claim_token", "heartbeat_at")}),
         ("Dates", {"fields": ("created_by", "created_at", "updated_at", "completed_at")}),
     )
@@ -136,7 +130,7 @@ class LectureAdmin(TranscriptAdminMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("course", "created_by", "transcript")
+            .select_related("course", "created_by")
             .annotate(linked_user_count=Count("links", distinct=True))
         )
 

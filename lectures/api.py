@@ -7,23 +7,56 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.services import user_is_api_admin
+from accounts.selectors import user_is_api_admin
 from core.exceptions import ObjectNotFound, StateConflict
 from core.files import IgnoreAcceptNegotiation, stored_file_response
 from core.openapi import FILE_PARAMETERS, error_responses, file_responses
 from core.throttling import CountedWithReadUserRateThrottle, counted_read
 from core.validators import no_control_characters, uuid_or_404
 from lectures import selectors, services
-from lectures.models import Lecture, TranscriptStatus
-from lectures.transcripts.api import TRANSCRIPT_FIELDS, TranscriptActions, TranscriptFields
+from lectures.models import TRANSCRIPT_STATUS_CHOICES, TRANSCRIPT_STATUSES, Lecture
 from lectures.uploads import read_recording_upload
+
+
+class TranscriptFields(serializers.Serializer):
+    """``transcript_status``, ``transcript_progress``, ``transcript_error`` of a lecture
+    body: always present, ``none``/0/"" when the lecture has no transcript. Read through the
+    relation the transcripts app adds (``lecture.transcript``), free when the lecture was
+    read with ``select_related("transcript")``."""
+
+    transcript_status = serializers.SerializerMethodField()
+    transcript_progress = serializers.SerializerMethodField()
+    transcript_error = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=TRANSCRIPT_STATUS_CHOICES))
+    def get_transcript_status(self, lecture: Lecture) -> str:
+        transcript = getattr(lecture, "transcript", None)
+        return transcript.status if transcript else TRANSCRIPT_STATUSES[0]
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_transcript_progress(self, lecture: Lecture) -> int:
+        transcript = getattr(lecture, "transcript", None)
+        return transcript.progress if transcript else 0
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_transcript_error(self, lecture: Lecture) -> str:
+        transcript = getattr(lecture, "transcript", None)
+        return transcript.error_message if transcript else ""
+
+
+TRANSCRIPT_FIELDS = ["transcript_status", "transcript_progress", "transcript_error"]
 
 
 class LectureSerializer(TranscriptFields, serializers.ModelSerializer):
@@ -62,7 +95,7 @@ class LectureStatusSerializer(serializers.Serializer):
     progress = serializers.IntegerField(read_only=True)
     error_message = serializers.CharField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
-    transcript_status = serializers.ChoiceField(choices=TranscriptStatus.choices, read_only=True)
+    transcript_status = serializers.ChoiceField(choices=TRANSCRIPT_STATUS_CHOICES, read_only=True)
     transcript_progress = serializers.IntegerField(read_only=True)
     transcript_error = serializers.CharField(read_only=True)
 
@@ -140,15 +173,13 @@ _LIST_PARAMETERS = [
 ]
 
 
-class LectureViewSet(TranscriptActions, viewsets.GenericViewSet):
+class LectureViewSet(viewsets.GenericViewSet):
     serializer_class = LectureSerializer
     queryset = Lecture.objects.none()
     throttle_scopes = {
         "download": "lecture_requests",
         "upload": "lecture_requests",
         "retry": "lecture_requests",
-        # Asking for a transcription costs provider time; reading one does not.
-        "transcript:post": "transcriptions",
     }
 
     def _lecture(self, request: Request, pk: str, *, admin_override: bool = False) -> Lecture:

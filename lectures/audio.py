@@ -29,8 +29,8 @@ __all__ = [
     "AudioTooShort",
     "NoAudioStream",
     "UnreadableMedia",
+    "audio_duration",
     "extract_audio",
-    "measure_audio_duration",
 ]
 
 AAC_BIT_RATE = 128_000
@@ -132,7 +132,7 @@ def _extract(
     if not _written_whole(dest):
         raise DiskFull(_DISK_FULL)
     _check_source_complete(span, declared)
-    duration = _written_duration(dest)
+    duration = audio_duration(dest)
     _check_duration(duration, span.seconds)
     return AudioResult(
         duration_seconds=duration,
@@ -389,36 +389,26 @@ def _encode(
     return samples
 
 
-def measure_audio_duration(path: str | os.PathLike[str]) -> float:
-    """Duration of the first audio track of a media file, measured from its packets."""
-    with av.open(str(path)) as container:
-        stream = _audio_stream(container)
-        first = last_end = None
-        for packet in _packets(container, stream):
-            start = packet.pts if packet.pts is not None else packet.dts
-            first = start if first is None else min(first, start)
-            last_end = max(last_end or start, start + (packet.duration or 0))
-        if first is None:
-            return 0.0
-        # Priming samples (negative timestamps) are not heard: count from zero at most.
-        return float((last_end - max(first, 0)) * stream.time_base)
-
-
-def _written_duration(path: Path) -> float:
-    """Duration of the audio file just written, from its header when it has one.
-
-    The file is known to be whole (:func:`_written_whole`); the duration FFmpeg reads from
-    its index is what the muxer counted while writing, the same figure as
-    :func:`measure_audio_duration` without reading every packet back.
-    """
+def audio_duration(path: str | os.PathLike[str]) -> float:
+    """Duration of the first audio track of a media file: from its header when it has one
+    (for the files the audio job writes, what the muxer counted while writing), else
+    measured from its packets. ``AudioExtractionError`` when it cannot be read."""
     try:
         with av.open(str(path)) as container:
             stream = _audio_stream(container)
             if stream.duration and stream.time_base is not None:
                 return float(stream.duration * stream.time_base)
+            first = last_end = None
+            for packet in _packets(container, stream):
+                start = packet.pts if packet.pts is not None else packet.dts
+                first = start if first is None else min(first, start)
+                last_end = max(last_end or start, start + (packet.duration or 0))
     except av.error.FFmpegError as error:
         raise UnreadableMedia(_unreadable_message(error)) from None
-    return measure_audio_duration(path)
+    if first is None:
+        return 0.0
+    # Priming samples (negative timestamps) are not heard: count from zero at most.
+    return float((last_end - max(first, 0)) * stream.time_base)
 
 
 def _slack(seconds: float) -> float:

@@ -6,14 +6,11 @@ from django.db import models
 from core.storage import StoredFile
 from courses.models import Course
 
-# The transcript's models live with its code; importing them here registers them in the app.
-from lectures.transcripts.models import (  # noqa: F401
-    Transcript,
-    TranscriptChunk,
-    TranscriptSegment,
-    TranscriptSource,
-    TranscriptStatus,
-)
+# The transcript fields of lecture bodies. The transcripts app owns the transcript (a row
+# of its own, ``lecture.transcript``) and these statuses; a lecture without one reads
+# "none". A test checks that the two lists agree.
+TRANSCRIPT_STATUSES = ("none", "queued", "transcribing", "completed", "failed")
+TRANSCRIPT_STATUS_CHOICES = [(status, status.capitalize()) for status in TRANSCRIPT_STATUSES]
 
 
 def audio_storage_key(lecture_id: uuid.UUID | str) -> str:

@@ -29,7 +29,7 @@ from lectures import state
 from lectures.audio import AudioExtractionError, extract_audio
 from lectures.fetch import RecordingSource, SourceError, StagedUpload, StreamURL
 from lectures.models import Lecture, audio_storage_key
-from lectures.transcripts.services import transcript_queue_after_audio
+from lectures.signals import audio_completed
 
 Status = Lecture.Status
 # Share of the progress bar that the download takes; extraction and storing take the rest.
@@ -134,8 +134,11 @@ class AudioJob(Job):
                 audio_seconds=audio.duration_seconds,
                 copied=audio.copied,
             )
-        # With a transcription backend, the transcript job follows the audio.
-        transcript_queue_after_audio(lecture_id=self.pk)
+        # What follows the audio (the transcript job, with a transcription backend) is
+        # another app's: it listens. Robust: the audio has succeeded whatever they do.
+        for receiver, error in audio_completed.send_robust(Lecture, lecture_id=self.pk):
+            if isinstance(error, Exception):
+                self.logger.error("lecture=%s %r failed: %r", self.pk, receiver, error)
 
     def download_progress(self, fraction: float) -> None:
         self.report_progress(int(fraction * _DOWNLOAD_SHARE))

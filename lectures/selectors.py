@@ -13,9 +13,9 @@ from django.db.models import Q, QuerySet
 from django.db.models.options import Options
 
 from accounts.models import User
-from accounts.services import user_is_api_admin
+from accounts.selectors import user_is_api_admin
 from core.db import FetchOne, fetch_one
-from lectures.models import Lecture, LectureLink, TranscriptStatus, audio_storage_key
+from lectures.models import TRANSCRIPT_STATUSES, Lecture, LectureLink, audio_storage_key
 
 
 def lecture_list_for_user(
@@ -74,7 +74,7 @@ def lecture_status_for_user(
         "progress": progress,
         "error_message": error_message,
         "updated_at": updated_at,
-        "transcript_status": TranscriptStatus.NONE.value if t_status is None else t_status,
+        "transcript_status": TRANSCRIPT_STATUSES[0] if t_status is None else t_status,
         "transcript_progress": t_progress or 0,
         "transcript_error": t_error or "",
     }

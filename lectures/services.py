@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django_q.tasks import async_task
 
 from accounts.models import User
-from accounts.services import user_is_api_admin
+from accounts.selectors import user_is_api_admin
 from core.exceptions import DomainError, InvalidInput, ObjectNotFound, StateConflict
 from core.storage import storage_delete_on_commit, storage_delete_quietly, storage_save
 from courses.selectors import course_is_enrolled

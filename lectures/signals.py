@@ -1,15 +1,18 @@
 """Stored files (audio, a staged upload) follow their lecture, and a lecture follows its
-last link."""
+last link; ``audio_completed`` tells other apps that a lecture's audio is ready."""
 
 from functools import partial
 
 from django.db import transaction
 from django.db.models.signals import post_delete
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from core.storage import storage_delete_on_commit
 from lectures.models import Lecture, LectureLink, audio_storage_key
 from lectures.services import lecture_delete_if_unlinked
+
+# Sent by the audio job once the lecture is ``completed`` (committed), with ``lecture_id``.
+audio_completed = Signal()
 
 
 @receiver(post_delete, sender=Lecture, dispatch_uid="lectures.delete_audio")

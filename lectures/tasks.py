@@ -8,7 +8,6 @@ from django.utils import timezone
 from core.jobs import JobFailed, Outcome
 from lectures import selectors, services
 from lectures.pipeline import lecture_process
-from lectures.transcripts.services import transcript_reap_stale
 
 
 def process_lecture(lecture_id: str) -> str:
@@ -22,8 +21,7 @@ def process_lecture(lecture_id: str) -> str:
 
 def reap_stale_lectures() -> str:
     """The scheduled reaper: queue lectures whose worker went silent again (those whose
-    attempts are used up end failed), and queue the job of lectures whose job was lost;
-    the same for transcripts."""
+    attempts are used up end failed), and queue the job of lectures whose job was lost."""
     stale_before = timezone.now() - timedelta(seconds=settings.LECTURE_STALE_SECONDS)
     outcomes = [
         services.lecture_reap_stale(lecture_id=lecture.id, stale_before=stale_before, requeue=True)
@@ -35,8 +33,7 @@ def reap_stale_lectures() -> str:
         services.lecture_requeue_lost(lecture_id=lecture.id, queued_before=queued_before)
         for lecture in selectors.lecture_list_lost_queued(queued_before=queued_before)
     ]
-    transcripts = transcript_reap_stale(stale_before=stale_before, queued_before=queued_before)
     return (
         f"{outcomes.count('queued')} queued, {outcomes.count('failed')} failed, "
         f"{sum(lost)} lost jobs queued again"
-    ) + (f"; {transcripts} transcripts queued again" if transcripts else "")
+    )

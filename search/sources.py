@@ -24,7 +24,8 @@ from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 
 from accounts.models import User
 from documents.models import DocumentPage, TextStatus
-from lectures.models import LectureLink, TranscriptSegment
+from lectures.models import LectureLink
+from transcripts.models import TranscriptSegment
 
 # The columns of every source, in this order (a UNION matches columns by position).
 COLUMNS = (

@@ -14,6 +14,7 @@ urlpatterns = [
     # In order of traffic (the paths do not overlap): Django tries the patterns in turn,
     # and clients poll a lecture's status while it is processed.
     path("api/", include("lectures.urls")),
+    path("api/", include("transcripts.urls")),
     path("api/", include("accounts.urls")),
     path("api/", include("courses.urls")),
     path("api/", include("documents.urls")),

@@ -13,8 +13,8 @@ from tests.factories import UserFactory
 from tests.jwks_server import JwksServer
 from tests.lectures.media import MediaSet, generate_media_set
 from tests.lectures.media_server import MediaServer
-from tests.lectures.provider_stub import API_KEY, ProviderStub
-from tests.lectures.speech import write_speech
+from tests.transcripts.provider_stub import API_KEY, ProviderStub
+from tests.transcripts.speech import write_speech
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "accounts",
     "courses",
     "lectures",
+    # After lectures: its admin extends the lecture's admin page with the transcript.
+    "transcripts",
     "documents",
     "search",
 ]
@@ -535,7 +537,7 @@ SPECTACULAR_SETTINGS = {
     # Two choice sets have fields named "status": each enum gets its own name.
     "ENUM_NAME_OVERRIDES": {
         "LectureStatusEnum": "lectures.models.LectureStatus.choices",
-        "TranscriptStatusEnum": "lectures.transcripts.models.TranscriptStatus.choices",
+        "TranscriptStatusEnum": "transcripts.models.TranscriptStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

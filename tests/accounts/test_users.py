@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services import user_is_api_admin
+from accounts.selectors import user_is_api_admin
 from tests.concurrency import run_concurrently
 from tests.factories import UserFactory
 

@@ -484,15 +484,16 @@ class Bench:
         from django.core.files.storage import default_storage
 
         from lectures.audio import extract_audio
-        from lectures.models import Lecture, Transcript
-        from lectures.transcripts.chunking import audio_duration, plan_chunks
-        from lectures.transcripts.services import transcript_enqueue
-        from tests.lectures.provider_stub import ProviderStub
+        from lectures.models import Lecture
+        from tests.transcripts.provider_stub import ProviderStub
+        from transcripts.chunking import plan_chunks, stored_audio_duration
+        from transcripts.models import Transcript
+        from transcripts.services import transcript_enqueue
 
         audio = self.run_dir / "transcription-audio.m4a"
         extract_audio(lectures[60].mp4, audio)
         chunk_seconds, concurrency = 600, 2
-        chunks = plan_chunks(audio_duration(audio), chunk_seconds=chunk_seconds, overlap=5)
+        chunks = plan_chunks(stored_audio_duration(audio), chunk_seconds=chunk_seconds, overlap=5)
         stub = ProviderStub(api_key=None, decode=False).start()
         stub.delay = TRANSCRIPTION_DELAY_SECONDS
         stub.answer = lambda _received: {

@@ -179,7 +179,8 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
     from accounts.models import User
     from courses.models import Course, Enrollment
     from documents.models import Document, TextStatus
-    from lectures.models import Lecture, LectureLink, Transcript
+    from lectures.models import Lecture, LectureLink
+    from transcripts.models import Transcript
 
     timings: dict[str, float] = {}
     started = time.perf_counter()

@@ -11,12 +11,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from courses.models import Enrollment
-from lectures.models import Lecture, Transcript, TranscriptChunk
+from lectures.models import Lecture
 from tests.e2e.conftest import wait_for
 from tests.factories import CourseFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
-from tests.lectures.provider_stub import API_KEY, ProviderStub
-from tests.lectures.speech import seconds_in, write_speech
+from tests.transcripts.provider_stub import API_KEY, ProviderStub
+from tests.transcripts.speech import seconds_in, write_speech
+from transcripts.models import Transcript, TranscriptChunk
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("transcription_settings")]
 

@@ -307,3 +307,17 @@ def generate_media_set(root: Path) -> MediaSet:
 def relative(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` with forward slashes, for URLs."""
     return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def packet_duration(path) -> float:
+    """The first audio track's duration measured from its packets, not read from a header
+    (an independent check of what a muxer wrote)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        first = last_end = None
+        for packet in container.demux(stream):
+            if not packet.size or packet.pts is None:
+                continue
+            first = packet.pts if first is None else min(first, packet.pts)
+            last_end = max(last_end or packet.pts, packet.pts + (packet.duration or 0))
+        return 0.0 if first is None else float((last_end - max(first, 0)) * stream.time_base)

@@ -387,7 +387,7 @@ def test_the_status_route_answers_what_its_declared_serializer_gives(alice, tran
     """The route renders the selector's dict itself; the serializer is its schema."""
     from lectures import selectors
     from lectures.api import LectureStatusSerializer, lecture_status_representation
-    from lectures.transcripts.models import Transcript
+    from transcripts.models import Transcript
 
     lecture = LectureLinkFactory(
         user=alice, lecture=LectureFactory(status="failed", progress=7, error_message="gone")

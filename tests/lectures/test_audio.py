@@ -15,7 +15,6 @@ from lectures.audio import (
     NoAudioStream,
     UnreadableMedia,
     extract_audio,
-    measure_audio_duration,
 )
 from tests.lectures.media import (
     SECONDS,
@@ -23,6 +22,7 @@ from tests.lectures.media import (
     audio_codec_name,
     audio_packet_payloads,
     first_audio_pts_seconds,
+    packet_duration,
     write_media,
 )
 
@@ -76,7 +76,7 @@ def test_other_codecs_are_transcoded_to_aac(
     assert audio_codec_name(out) == "aac"
     assert result.codec == "aac"
     assert result.duration_seconds == pytest.approx(SECONDS, abs=0.5)
-    assert measure_audio_duration(out) == pytest.approx(SECONDS, abs=0.5)
+    assert packet_duration(out) == pytest.approx(SECONDS, abs=0.5)
 
 
 def test_hls_transport_stream_output_starts_at_zero(media: MediaSet, tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_long_audio_is_written_in_fragments_with_an_index_ahead_of_them(
     assert boxes[:3] == ["ftyp", "moov", "sidx"]
     assert boxes.count("moof") == boxes.count("mdat") == 5  # 10-second fragments
     assert result.duration_seconds == pytest.approx(45, abs=0.5)
-    assert measure_audio_duration(out) == pytest.approx(45, abs=0.5)
+    assert packet_duration(out) == pytest.approx(45, abs=0.5)
     with av.open(str(out)) as container:
         stream = container.streams.audio[0]
         for seconds in (12, 30, 41):  # in the second, third and last fragments

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from lectures.models import TranscriptSegment
 from tests.documents import pdfs
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
 from tests.text.helpers import extracted
+from transcripts.models import TranscriptSegment
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,4 @@
-"""``/api/lectures/{id}/transcript``: read, (re)queue, or import captions; and the
-transcript fields of lecture bodies."""
+"""``/api/lectures/{id}/transcript``: read, (re)queue, or import captions."""
 
 from __future__ import annotations
 
@@ -9,20 +8,21 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
 )
-from rest_framework import serializers, status
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.exceptions import InvalidInput, UploadTooLarge
+from core.exceptions import InvalidInput, ObjectNotFound, UploadTooLarge
 from core.openapi import error_responses
+from core.validators import uuid_or_404
 from lectures.models import Lecture
-from lectures.transcripts import selectors, services
-from lectures.transcripts.captions import (
+from lectures.selectors import lecture_get_for_user
+from transcripts import selectors, services
+from transcripts.captions import (
     MAX_CAPTIONS_BYTES,
     SRT,
     VTT,
@@ -30,31 +30,7 @@ from lectures.transcripts.captions import (
     render_text,
     render_vtt,
 )
-from lectures.transcripts.models import TranscriptSource, TranscriptStatus
-
-
-class TranscriptFields(serializers.Serializer):
-    """``transcript_status``, ``transcript_progress``, ``transcript_error`` of a lecture
-    body: always present, ``none``/0/"" when the lecture has no transcript."""
-
-    transcript_status = serializers.SerializerMethodField()
-    transcript_progress = serializers.SerializerMethodField()
-    transcript_error = serializers.SerializerMethodField()
-
-    @extend_schema_field(serializers.ChoiceField(choices=TranscriptStatus.choices))
-    def get_transcript_status(self, lecture: Lecture) -> str:
-        return selectors.transcript_summary(lecture).status
-
-    @extend_schema_field(OpenApiTypes.INT)
-    def get_transcript_progress(self, lecture: Lecture) -> int:
-        return selectors.transcript_summary(lecture).progress
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_transcript_error(self, lecture: Lecture) -> str:
-        return selectors.transcript_summary(lecture).error
-
-
-TRANSCRIPT_FIELDS = ["transcript_status", "transcript_progress", "transcript_error"]
+from transcripts.models import TranscriptSource, TranscriptStatus
 
 
 class TranscriptQueuedSerializer(serializers.Serializer):
@@ -129,8 +105,13 @@ _NOT_READY = OpenApiResponse(
 )
 
 
-class TranscriptActions:
-    """The transcript route of ``LectureViewSet`` (it provides ``_lecture``)."""
+class TranscriptViewSet(viewsets.GenericViewSet):
+    """The transcript of a lecture the caller is linked to (anyone else: 404)."""
+
+    queryset = Lecture.objects.none()
+    serializer_class = TranscriptSerializer
+    # Asking for a transcription costs provider time; reading one does not.
+    throttle_scopes = {"transcript:post": "transcriptions"}
 
     @extend_schema(
         methods=["GET"],
@@ -193,7 +174,9 @@ class TranscriptActions:
         content_negotiation_class=TranscriptNegotiation,
     )
     def transcript(self, request: Request, pk: str) -> HttpResponse:
-        lecture = self._lecture(request, pk)
+        lecture = lecture_get_for_user(user=request.user, lecture_id=uuid_or_404(pk))
+        if lecture is None:
+            raise ObjectNotFound()
         if request.method == "POST":
             transcript = services.transcript_request(lecture=lecture, user=request.user)
             body = {

@@ -10,13 +10,14 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from lectures.models import Lecture, Transcript
+from lectures.models import Lecture
 from lectures.pipeline import lecture_process
-from lectures.transcripts.services import TASK
 from tests.lectures.factories import LectureFactory
-from tests.lectures.provider_stub import Fault
-from tests.lectures.speech import seconds_in
-from tests.lectures.transcripts_helpers import completed_transcript, lecture_with_audio
+from tests.transcripts.helpers import completed_transcript, lecture_with_audio
+from tests.transcripts.provider_stub import Fault
+from tests.transcripts.speech import seconds_in
+from transcripts.models import Transcript
+from transcripts.services import TASK
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,8 +115,16 @@ def test_without_a_backend_the_audio_job_queues_no_transcript(media_server, sett
 # --- The scheduled reaper -------------------------------------------------------------
 
 
+def test_the_transcript_reaper_runs_on_a_django_q_schedule():
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(func="transcripts.tasks.reap_stale_transcripts")
+
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 5, -1)
+
+
 def test_the_reaper_queues_stale_and_lost_transcripts_again(speech, settings):
-    from lectures.tasks import reap_stale_lectures
+    from transcripts.tasks import reap_stale_transcripts
 
     long_ago = timezone.now() - timedelta(days=1)
     stale = lecture_with_audio(speech)
@@ -128,9 +137,9 @@ def test_the_reaper_queues_stale_and_lost_transcripts_again(speech, settings):
     fresh = lecture_with_audio(speech)
     Transcript.objects.create(lecture=fresh, status="transcribing", heartbeat_at=timezone.now())
 
-    result = reap_stale_lectures()
+    result = reap_stale_transcripts()
 
-    assert result.endswith("; 2 transcripts queued again")
+    assert result == "2 transcripts queued again"
     assert Transcript.objects.get(lecture=stale).status == "queued"
     assert Transcript.objects.get(lecture=stale).attempt_count == 1
     assert Transcript.objects.get(lecture=fresh).status == "transcribing"

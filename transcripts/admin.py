@@ -1,5 +1,7 @@
 """The transcript in the lecture admin: a status column and filter, the text on the
-lecture's page, and the "Transcribe again" action."""
+lecture's page, and the "Transcribe again" action. The lectures app knows nothing of
+transcripts, so this app extends its admin: ``LectureAdmin`` is registered again with
+these added (the app comes after ``lectures`` in ``INSTALLED_APPS``)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from core.exceptions import DomainError
+from lectures.admin import LectureAdmin
 from lectures.models import Lecture
-from lectures.transcripts import selectors, services
-from lectures.transcripts.models import TranscriptStatus
+from transcripts import selectors, services
+from transcripts.models import TranscriptStatus
 
 # The lecture page shows this much of the transcript; the API serves all of it.
 ADMIN_TEXT_CHARS = 20_000
@@ -89,3 +92,32 @@ class TranscriptAdminMixin:
         if skipped:
             text += f"; skipped {len(skipped)} ({'; '.join(skipped[:5])})"
         self.message_user(request, text + ".", messages.SUCCESS if queued else messages.WARNING)
+
+
+def _after(items: tuple, anchor: object, *added: object) -> tuple:
+    """``items`` with ``added`` right after ``anchor``."""
+    at = items.index(anchor) + 1
+    return (*items[:at], *added, *items[at:])
+
+
+def _fieldset_named(name: str) -> tuple:
+    return next(fieldset for fieldset in LectureAdmin.fieldsets if fieldset[0] == name)
+
+
+class LectureWithTranscriptAdmin(TranscriptAdminMixin, LectureAdmin):
+    list_display = _after(LectureAdmin.list_display, "status_progress", "transcript_state")
+    list_filter = _after(LectureAdmin.list_filter, "source", TranscriptStatusFilter)
+    actions = _after(LectureAdmin.actions, "retry_download", "transcribe_again")
+    readonly_fields = (*LectureAdmin.readonly_fields, "transcript_state", "transcript_text")
+    fieldsets = _after(
+        LectureAdmin.fieldsets,
+        _fieldset_named("Audio"),
+        ("Transcript", {"fields": ("transcript_state", "transcript_text")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("transcript")
+
+
+admin.site.unregister(Lecture)
+admin.site.register(Lecture, LectureWithTranscriptAdmin)

@@ -4,7 +4,7 @@
 It parses the multipart body (``file``, ``model``, ``response_format``,
 ``timestamp_granularities[]``, ``temperature``, ``language``), checks the bearer key and
 the upload size (413 over ``max_upload_bytes``), decodes the audio it is sent
-(``tests.lectures.speech``) and answers ``verbose_json`` with one segment per sentence
+(``tests.transcripts.speech``) and answers ``verbose_json`` with one segment per sentence
 heard, or ``json`` (``{"text": …}``) without segments. ``faults`` are consumed one per
 request before any normal answer: a status (with headers), a stall past the client's
 timeout, a dropped connection, a body that is not JSON, a 50 MB answer.
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.lectures.speech import decode_pcm, heard_seconds, sentences
+from tests.transcripts.speech import decode_pcm, heard_seconds, sentences
 
 API_KEY = "sk-test-0123456789abcdefSECRET"
 

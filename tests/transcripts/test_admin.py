@@ -8,11 +8,11 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django_q.models import OrmQ
 
-from lectures.models import Transcript
-from lectures.transcripts.admin import ADMIN_TEXT_CHARS
-from lectures.transcripts.services import TASK
 from tests.admin.conftest import completed_lecture
-from tests.lectures.transcripts_helpers import completed_transcript
+from tests.transcripts.helpers import completed_transcript
+from transcripts.admin import ADMIN_TEXT_CHARS
+from transcripts.models import Transcript
+from transcripts.services import TASK
 
 pytestmark = pytest.mark.django_db
 

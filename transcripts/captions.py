@@ -17,7 +17,7 @@ import html
 import re
 from collections.abc import Iterable, Iterator
 
-from lectures.transcripts.provider import Segment
+from transcripts.provider import Segment
 
 MAX_CAPTIONS_BYTES = 5 * 1024 * 1024
 VTT = "text/vtt"

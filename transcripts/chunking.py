@@ -20,6 +20,8 @@ import av
 import av.error
 from av.stream import Discard
 
+from lectures.audio import AudioExtractionError, NoAudioStream, audio_duration
+
 SAMPLE_RATE = 16_000
 _BYTES_PER_SAMPLE = 2  # s16 mono, the intermediate format the chunk is cut from
 # Container overhead of a chunk, and slack over the nominal bit rate, when estimating size.
@@ -104,23 +106,13 @@ def bit_rates_for(seconds: float, max_bytes: int, fmt: SpeechFormat) -> list[int
     return fitting or [fmt.bit_rates[-1]]
 
 
-def audio_duration(path: str | os.PathLike[str]) -> float:
-    """The audio's duration from its header (the audio job wrote it), else its packets."""
+def stored_audio_duration(path: str | os.PathLike[str]) -> float:
+    """The stored audio's duration (``lectures.audio.audio_duration``)."""
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise ChunkEncodingError("the stored audio has no audio track")
-            stream = container.streams.audio[0]
-            if stream.duration and stream.time_base is not None:
-                return float(stream.duration * stream.time_base)
-            if container.duration:
-                return container.duration / av.time_base
-            end = 0.0
-            for packet in container.demux(stream):
-                if packet.pts is not None and packet.size:
-                    end = max(end, float((packet.pts + (packet.duration or 0)) * stream.time_base))
-            return end
-    except av.error.FFmpegError:
+        return audio_duration(path)
+    except NoAudioStream:
+        raise ChunkEncodingError("the stored audio has no audio track") from None
+    except AudioExtractionError:
         raise ChunkEncodingError("the stored audio could not be read") from None
 
 

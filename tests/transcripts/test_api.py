@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from lectures.models import Transcript, TranscriptSegment
 from tests.factories import UserFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
 from tests.lectures.test_api import completed_lecture
-from tests.lectures.transcripts_helpers import completed_transcript
+from tests.transcripts.helpers import completed_transcript
+from transcripts.models import Transcript, TranscriptSegment
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lectures.models import Transcript, TranscriptSegment
 from tests.lectures.test_api import completed_lecture
+from transcripts.models import Transcript, TranscriptSegment
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lectures.transcripts.chunking import plan_chunks
-from lectures.transcripts.merge import ChunkResult, merge_chunks
-from lectures.transcripts.provider import ChunkAnswer, Segment
+from transcripts.chunking import plan_chunks
+from transcripts.merge import ChunkResult, merge_chunks
+from transcripts.provider import ChunkAnswer, Segment
 
 
 def timed(*segments: tuple[float, float, str] | Segment) -> ChunkAnswer:

@@ -8,8 +8,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from lectures.models import Lecture, Transcript, TranscriptSegment
+from lectures.models import Lecture
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
+from transcripts.models import Transcript, TranscriptSegment
 
 
 def lecture_with_audio(audio: Path, *, user=None, **fields) -> Lecture:

@@ -15,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from core.jobs import log_status_change
-from lectures.transcripts.models import Transcript, TranscriptStatus
+from transcripts.models import Transcript, TranscriptStatus
 
 logger = logging.getLogger("studybuddy.lectures")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lectures.transcripts.provider import ChunkAnswer, Segment
+from transcripts.provider import ChunkAnswer, Segment
 
 # Two segments cover the same speech when they overlap by at least this share of the
 # shorter one; and a segment of no length counts as this long.

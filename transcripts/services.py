@@ -13,17 +13,17 @@ from django.db.models import Q
 from django_q.tasks import async_task
 
 from accounts.models import User
-from accounts.services import user_is_api_admin
+from accounts.selectors import user_is_api_admin
 from core.exceptions import InvalidInput, ObjectNotFound, StateConflict
 from lectures.models import Lecture
-from lectures.transcripts import state
-from lectures.transcripts.captions import (
+from transcripts import state
+from transcripts.captions import (
     CaptionsError,
     TooManyCues,
     check_cue_count,
     parse_captions,
 )
-from lectures.transcripts.models import (
+from transcripts.models import (
     Transcript,
     TranscriptChunk,
     TranscriptSegment,
@@ -33,7 +33,7 @@ from lectures.transcripts.models import (
 
 logger = logging.getLogger("studybuddy.lectures")
 
-TASK = "lectures.transcripts.tasks.transcribe_lecture"
+TASK = "transcripts.tasks.transcribe_lecture"
 Status = TranscriptStatus
 
 

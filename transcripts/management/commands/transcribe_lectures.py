@@ -5,9 +5,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from core.commands import batch_summary, uuid_argument
-from lectures.transcripts import selectors, services
-from lectures.transcripts.job import transcript_process
-from lectures.transcripts.models import Transcript, TranscriptStatus
+from transcripts import selectors, services
+from transcripts.job import transcript_process
+from transcripts.models import Transcript, TranscriptStatus
 
 
 class Command(BaseCommand):

@@ -11,14 +11,15 @@ import boto3
 import pytest
 from django.core.files.storage import default_storage
 
-from lectures.models import Lecture, Transcript, TranscriptChunk, TranscriptSegment
-from lectures.transcripts import chunking, job
-from lectures.transcripts.job import transcript_process
-from lectures.transcripts.services import transcript_request
+from lectures.models import Lecture
 from tests.documents.helpers import s3_storage_config
-from tests.lectures.provider_stub import API_KEY, Fault
-from tests.lectures.speech import seconds_in, sentences, write_speech
-from tests.lectures.transcripts_helpers import lecture_with_audio, queued_transcript
+from tests.transcripts.helpers import lecture_with_audio, queued_transcript
+from tests.transcripts.provider_stub import API_KEY, Fault
+from tests.transcripts.speech import seconds_in, sentences, write_speech
+from transcripts import chunking, job
+from transcripts.job import transcript_process
+from transcripts.models import Transcript, TranscriptChunk, TranscriptSegment
+from transcripts.services import transcript_request
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("transcription_settings")]
 

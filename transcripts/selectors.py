@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from lectures.models import Lecture
-from lectures.transcripts.models import Transcript, TranscriptSegment, TranscriptStatus
-from lectures.transcripts.provider import Segment
+from transcripts.models import Transcript, TranscriptSegment, TranscriptStatus
+from transcripts.provider import Segment
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 ``queued → transcribing → completed``, or ``failed`` with a short message; the lecture and
 its audio are never touched. Claims, heartbeats, take-over and attempts are
-``core.jobs``'; status changes are ``lectures.transcripts.state``'s.
+``core.jobs``'; status changes are ``transcripts.state``'s.
 
 The job's thread encodes the chunks one after the other while ``TRANSCRIPTION_CONCURRENCY``
 threads send them; each answer is stored (``TranscriptChunk``) as it arrives, under the
@@ -25,27 +25,27 @@ from django.conf import settings
 from core.jobs import Job, LostClaim, Outcome
 from core.storage import StorageUnavailable, StoredChunks
 from lectures.models import Lecture
-from lectures.transcripts import state
-from lectures.transcripts.chunking import (
+from transcripts import state
+from transcripts.chunking import (
     Chunk,
     ChunkEncodingError,
     SpeechFormat,
-    audio_duration,
     bit_rates_for,
     encode_chunk,
     fitting_chunk_seconds,
     plan_chunks,
     speech_format,
+    stored_audio_duration,
 )
-from lectures.transcripts.merge import ChunkResult, merge_chunks
-from lectures.transcripts.models import (
+from transcripts.merge import ChunkResult, merge_chunks
+from transcripts.models import (
     Transcript,
     TranscriptChunk,
     TranscriptSegment,
     TranscriptSource,
     TranscriptStatus,
 )
-from lectures.transcripts.provider import (
+from transcripts.provider import (
     ChunkAnswer,
     ProviderError,
     ProviderSettings,
@@ -131,7 +131,9 @@ class TranscriptJob(Job):
         chunk_seconds = fitting_chunk_seconds(
             settings.TRANSCRIPTION_CHUNK_SECONDS, overlap, max_bytes, fmt
         )
-        chunks = plan_chunks(audio_duration(audio), chunk_seconds=chunk_seconds, overlap=overlap)
+        chunks = plan_chunks(
+            stored_audio_duration(audio), chunk_seconds=chunk_seconds, overlap=overlap
+        )
         plan = (
             f"{chunk_seconds:g}+{overlap:g}s {settings.TRANSCRIPTION_MODEL} "
             f"{settings.TRANSCRIPTION_LANGUAGE or 'auto'}"

@@ -1,0 +1,1 @@
+"""A lecture's transcript: the provider client, chunking and merging, captions, the job."""
