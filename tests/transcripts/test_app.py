@@ -6,5 +6,5 @@ from transcripts.models import TranscriptStatus
 
 def test_lecture_bodies_name_exactly_the_transcript_statuses():
     assert list(TRANSCRIPT_STATUSES) == TranscriptStatus.values
-    assert TRANSCRIPT_STATUS_CHOICES == TranscriptStatus.choices
+    assert TranscriptStatus.choices == TRANSCRIPT_STATUS_CHOICES
     assert TRANSCRIPT_STATUSES[0] == TranscriptStatus.NONE
