@@ -247,7 +247,7 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
         timings |= _cached(
             cursor,
             cache_dir / f"segments-v{SEGMENTS_VERSION}-{config}.copy",
-            "lectures_transcriptsegment",
+            "transcripts_transcriptsegment",
             'lecture_id, index, start, "end", text, search_vector',
             lambda: _generate_segments(cursor, [lecture.id for lecture in lectures], config),
             "segments",
@@ -255,20 +255,20 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
         )
         started = time.perf_counter()
         cursor.execute(
-            "UPDATE lectures_transcript SET segment_count = counts.n FROM ("
-            "SELECT lecture_id, count(*) AS n FROM lectures_transcriptsegment GROUP BY 1"
-            ") AS counts WHERE counts.lecture_id = lectures_transcript.lecture_id"
+            "UPDATE transcripts_transcript SET segment_count = counts.n FROM ("
+            "SELECT lecture_id, count(*) AS n FROM transcripts_transcriptsegment GROUP BY 1"
+            ") AS counts WHERE counts.lecture_id = transcripts_transcript.lecture_id"
         )
         for table in (
             "documents_document",
             "documents_documentpage",
             "lectures_lecture",
             "lectures_lecturelink",
-            "lectures_transcript",
-            "lectures_transcriptsegment",
+            "transcripts_transcript",
+            "transcripts_transcriptsegment",
         ):
             cursor.execute(f"VACUUM ANALYZE {table}")
-        cursor.execute("SELECT count(*) FROM lectures_transcriptsegment")
+        cursor.execute("SELECT count(*) FROM transcripts_transcriptsegment")
         (segment_count,) = cursor.fetchone()
         timings["analyze_seconds"] = time.perf_counter() - started
     return {
@@ -338,7 +338,7 @@ def _generate_segments(cursor, lectures: list[uuid.UUID], config: str) -> None:
             for row in _segments(rng, lecture_id, vocabulary, weights):
                 copy.write_row(row)
     cursor.execute(
-        'INSERT INTO lectures_transcriptsegment (lecture_id, index, start, "end", text, '
+        'INSERT INTO transcripts_transcriptsegment (lecture_id, index, start, "end", text, '
         'search_vector) SELECT lecture_id, index, start, "end", text, '
         "to_tsvector(%s::regconfig, translate(text, '<>', chr(14) || chr(15))) "
         "FROM bench_segment",

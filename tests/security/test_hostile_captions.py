@@ -8,11 +8,11 @@ import concurrent.futures
 
 import httpx
 
-from lectures.models import Transcript, TranscriptSegment
 from tests.auth import session_claims, sign
 from tests.factories import UserFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
 from tests.security import test_slow_clients as slow_clients
+from transcripts.models import Transcript, TranscriptSegment
 
 pytestmark = slow_clients.pytestmark
 web = slow_clients.web
