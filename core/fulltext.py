@@ -13,7 +13,7 @@ and searches fall back to substring matching (``full_text_available`` tells whic
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchVector
@@ -33,10 +33,12 @@ LT_STAND_IN = "\x0e"
 GT_STAND_IN = "\x0f"
 _ANGLE_STAND_INS = str.maketrans({"<": LT_STAND_IN, ">": GT_STAND_IN})
 
-_KEPT_CONTROLS = frozenset("\n\t")
-# Bidirectional embedding, override and isolate controls: they make text display as
-# something other than what it is.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Removed from stored text: control characters (Unicode's Cc: U+0000-U+001F and
+# U+007F-U+009F) but tab and line feed, lone surrogates (Cs), and the bidirectional
+# embedding, override and isolate controls, which make text display as something other than
+# what it is. One character class, so cleaning runs in C: a 5 MiB text takes a fraction
+# of a second, where a loop over its characters in Python takes seconds.
+_REMOVED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(text: str) -> str:
@@ -44,12 +46,7 @@ def clean_text(text: str) -> str:
     tabs as line breaks, and no NUL, other control character, bidi control or lone
     surrogate (PDFs and transcription providers return all of these)."""
     text = text.replace("\r\n", "\n").translate({0x0D: "\n", 0x0B: "\n", 0x0C: "\n"})
-    return "".join(
-        char
-        for char in text
-        if char in _KEPT_CONTROLS
-        or (unicodedata.category(char) not in ("Cc", "Cs") and char not in _BIDI_CONTROLS)
-    )
+    return _REMOVED.sub("", text)
 
 
 def for_parser(text: str) -> str:
