@@ -27,6 +27,8 @@ MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 
 
 def _settings():
+    """The settings, once the system checks pass (run apart: this process only supervises,
+    and need not hold every app in memory while it does)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studybuddy.settings.production")
     from django.conf import settings
@@ -34,6 +36,9 @@ def _settings():
     from studybuddy.startup import load_settings_or_exit
 
     load_settings_or_exit()
+    checked = subprocess.run([sys.executable, "-m", "studybuddy.startup"], cwd=ROOT, check=False)
+    if checked.returncode:
+        sys.exit(checked.returncode)
     return settings
 
 
