@@ -6,5 +6,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        # Registers the OpenAPI description of the Clerk authentication class.
-        from accounts import schema  # noqa: F401
+        # The system checks, and the OpenAPI description of the Clerk authentication class.
+        from accounts import checks, schema  # noqa: F401

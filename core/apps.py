@@ -10,6 +10,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_execute_in_worker
 
+        from core import checks  # noqa: F401 - registers the system checks
         from core.jobs import keep_message_of_expected_failures
 
         post_execute_in_worker.connect(

@@ -50,6 +50,8 @@ BEHIND_NGINX_LIMITS = [
 
 
 def _settings():
+    """The settings, once the system checks pass (run apart: this process only supervises,
+    and need not hold every app in memory while it does)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studybuddy.settings.production")
     from django.conf import settings
@@ -57,6 +59,9 @@ def _settings():
     from studybuddy.startup import load_settings_or_exit
 
     load_settings_or_exit()
+    checked = subprocess.run([sys.executable, "-m", "studybuddy.startup"], cwd=ROOT, check=False)
+    if checked.returncode:
+        sys.exit(checked.returncode)
     return settings
 
 

@@ -9,7 +9,7 @@ class DocumentsConfig(AppConfig):
         from django.conf import settings
 
         from core.orphans import StorageKeyOwner, register_storage_keys
-        from documents import selectors, signals  # noqa: F401 - signals connects the receivers
+        from documents import checks, selectors, signals  # noqa: F401 - register, connect
 
         register_storage_keys(
             StorageKeyOwner(

@@ -1,9 +1,57 @@
-"""System checks of the lecture settings (``manage.py check --deploy``)."""
+"""System checks of the lecture settings (see ``core.checks``); the warning is for
+``manage.py check --deploy`` only."""
 
 from __future__ import annotations
 
+import importlib.util
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register()
+def download_timeout_check(app_configs, **kwargs) -> list[Error]:
+    if settings.LECTURE_DOWNLOAD_TIMEOUT_SECONDS >= settings.Q_TIMEOUT_SECONDS:
+        return [
+            Error(
+                "LECTURE_DOWNLOAD_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS, so a slow "
+                "download fails the lecture instead of having its worker killed",
+                id="lectures.E001",
+            )
+        ]
+    return []
+
+
+@register()
+def downloader_check(app_configs, **kwargs) -> list[Error]:
+    if settings.LECTURE_DOWNLOADER == "panoptodownloader" and not importlib.util.find_spec(
+        "PanoptoDownloader"
+    ):
+        return [
+            Error(
+                "LECTURE_DOWNLOADER=panoptodownloader but the PanoptoDownloader package is not "
+                "installed (see docs/architecture.md, 'PanoptoDownloader')",
+                id="lectures.E002",
+            )
+        ]
+    return []
+
+
+@register()
+def transcription_key_check(app_configs, **kwargs) -> list[Error]:
+    """A provider on another machine needs a key; one on loopback (a local server) may not."""
+    if settings.TRANSCRIPTION_BACKEND != "openai" or settings.TRANSCRIPTION_API_KEY:
+        return []
+    if urlsplit(settings.TRANSCRIPTION_BASE_URL).hostname in ("localhost", "127.0.0.1", "::1"):
+        return []
+    return [
+        Error(
+            "TRANSCRIPTION_BACKEND=openai needs TRANSCRIPTION_API_KEY (only a server on "
+            "loopback may go without one)",
+            id="lectures.E003",
+        )
+    ]
 
 
 @register(Tags.security, deploy=True)

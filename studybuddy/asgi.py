@@ -4,8 +4,8 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from studybuddy.startup import load_settings_or_exit
+from studybuddy.startup import check_or_exit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studybuddy.settings.production")
-load_settings_or_exit()
+check_or_exit()
 application = get_asgi_application()

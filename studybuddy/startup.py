@@ -1,4 +1,4 @@
-"""Turns a configuration error into one clear line instead of a traceback."""
+"""Turns a configuration error into one clear line instead of a traceback, at start-up."""
 
 import sys
 
@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 
 def load_settings_or_exit() -> None:
-    """Import the settings now; on a configuration error print one line and exit 2."""
+    """Import the settings now; on a malformed value print one line and exit 2."""
     from django.conf import settings
 
     try:
@@ -14,3 +14,28 @@ def load_settings_or_exit() -> None:
     except ImproperlyConfigured as exc:
         sys.stderr.write(f"configuration error: {exc}\n")
         sys.exit(2)
+
+
+def check_or_exit() -> None:
+    """Set Django up and run the system checks (settings that contradict each other are
+    errors there); on an error print one line for each, with its id, and exit 2.
+
+    What the web process, the WSGI/ASGI application and the worker run before they serve.
+    """
+    import django
+    from django.core import checks
+
+    load_settings_or_exit()
+    django.setup(set_prefix=False)
+    errors = [m for m in checks.run_checks() if m.is_serious() and not m.is_silenced()]
+    for error in errors:
+        where = f"{error.obj}: " if error.obj is not None else ""
+        sys.stderr.write(f"configuration error: {where}{error.msg} ({error.id})\n")
+    if errors:
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    # ``python -m studybuddy.startup``: the checks in a process of their own, for a launcher
+    # that should not hold Django's apps in memory (deploy/web.py).
+    check_or_exit()

@@ -1,14 +1,19 @@
-"""Configuration from the environment: defaults, and errors that stop start-up clearly."""
+"""Configuration from the environment: defaults, and errors that stop start-up clearly: a
+malformed value as the settings are read, settings that contradict each other in the system
+checks that every process runs before it serves."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.db.utils import ConnectionHandler
 
 from tests.auth import KeyPair
@@ -16,28 +21,25 @@ from tests.auth import KeyPair
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """``python *args`` from the repository, with ``env`` and little else."""
     clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         cwd=ROOT,
         env=clean,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    return run("-c", code, **env)
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run("manage.py", *args, **env)
 
 
 PRODUCTION = {
@@ -51,26 +53,6 @@ PRODUCTION = {
     ("env", "message"),
     [
         ({"CLERK_JWT_KEY": "not a pem"}, "CLERK_JWT_KEY is not a PEM public key"),
-        ({"STORAGE_BACKEND": "s3"}, "STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME"),
-        ({"SECRET_KEY": ""}, "SECRET_KEY must be set when DEBUG is false"),
-        ({"DEV_AUTH_ENABLED": "true"}, "DEV_AUTH_ENABLED cannot be true when DEBUG is false"),
-        (
-            {"Q_TIMEOUT_SECONDS": "600", "Q_RETRY_SECONDS": "600"},
-            "Q_RETRY_SECONDS must be greater than Q_TIMEOUT_SECONDS",
-        ),
-        (
-            {"Q_TIMEOUT_SECONDS": "600", "Q_RETRY_SECONDS": "700"},
-            "LECTURE_DOWNLOAD_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS",
-        ),
-        (
-            {
-                "Q_TIMEOUT_SECONDS": "600",
-                "Q_RETRY_SECONDS": "700",
-                "LECTURE_DOWNLOAD_TIMEOUT_SECONDS": "300",
-                "DOCUMENT_TEXT_TIMEOUT_SECONDS": "600",
-            },
-            "DOCUMENT_TEXT_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS",
-        ),
         ({"SEARCH_CONFIG": "english; drop"}, "SEARCH_CONFIG must name a text search configuration"),
         ({"DOCUMENT_TEXT_MEMORY_BYTES": "1000"}, "DOCUMENT_TEXT_MEMORY_BYTES must be at least"),
         ({"DEBUG": "maybe"}, "DEBUG must be true or false, not 'maybe'"),
@@ -84,12 +66,6 @@ PRODUCTION = {
     ],
     ids=[
         "pem",
-        "s3-bucket",
-        "secret-key",
-        "dev-auth",
-        "q-retry",
-        "download-timeout",
-        "text-timeout",
         "search-config",
         "text-memory",
         "debug",
@@ -99,7 +75,7 @@ PRODUCTION = {
         "jwks-plain-http",
     ],
 )
-def test_a_configuration_error_stops_start_up_with_one_clear_line(env, message):
+def test_a_malformed_value_stops_start_up_with_one_clear_line(env, message):
     result = manage("check", **{**PRODUCTION, **env})
 
     assert result.returncode == 2
@@ -108,31 +84,134 @@ def test_a_configuration_error_stops_start_up_with_one_clear_line(env, message):
     assert "Traceback" not in result.stderr
 
 
-def test_the_panoptodownloader_setting_without_the_package_stops_start_up(tmp_path):
-    # Whether or not the package is installed here, the process started must not see it.
-    (tmp_path / "sitecustomize.py").write_text(
-        'import sys\nsys.modules["PanoptoDownloader"] = None  # not installed\n'
-    )
+# What the production settings have, and the settings that contradict them.
+CONSISTENT = {
+    "DEBUG": False,
+    "DEV_AUTH_ENABLED": False,
+    "STORAGE_BACKEND": "local",
+    "Q_TIMEOUT_SECONDS": 3600,
+    "Q_RETRY_SECONDS": 3900,
+    "LECTURE_DOWNLOAD_TIMEOUT_SECONDS": 1800,
+    "DOCUMENT_TEXT_TIMEOUT_SECONDS": 120,
+}
+CONTRADICTIONS = {
+    "secret-key": ({"SECRET_KEY": ""}, "core.E001", "SECRET_KEY must be set when DEBUG is false"),
+    "s3-bucket": (
+        {"STORAGE_BACKEND": "s3", "AWS_STORAGE_BUCKET_NAME": ""},
+        "core.E002",
+        "STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME",
+    ),
+    "q-retry": (
+        {"Q_TIMEOUT_SECONDS": 600, "Q_RETRY_SECONDS": 600, "LECTURE_DOWNLOAD_TIMEOUT_SECONDS": 300},
+        "core.E003",
+        "Q_RETRY_SECONDS must be greater than Q_TIMEOUT_SECONDS",
+    ),
+    "dev-auth": (
+        {"DEV_AUTH_ENABLED": True},
+        "accounts.E001",
+        "DEV_AUTH_ENABLED cannot be true when DEBUG is false",
+    ),
+    "download-timeout": (
+        {"Q_TIMEOUT_SECONDS": 600, "Q_RETRY_SECONDS": 700},
+        "lectures.E001",
+        "LECTURE_DOWNLOAD_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS, so a slow "
+        "download fails the lecture instead of having its worker killed",
+    ),
+    "text-timeout": (
+        {"DOCUMENT_TEXT_TIMEOUT_SECONDS": 3600},
+        "documents.E001",
+        "DOCUMENT_TEXT_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS, so a slow PDF "
+        "fails its document instead of having its worker killed",
+    ),
+}
 
-    result = manage(
-        "check",
-        **PRODUCTION,
-        LECTURE_DOWNLOADER="panoptodownloader",
-        PYTHONPATH=str(tmp_path),
-    )
+
+def system_check_errors() -> list[str]:
+    """The errors ``manage.py check`` reports, one line each: ``(id) message``."""
+    try:
+        call_command("check")
+    except SystemCheckError as failure:
+        return re.findall(r"^\?: (\(\w+\.E\d+\) .*)$", str(failure), re.MULTILINE)
+    return []
+
+
+@pytest.mark.parametrize(
+    ("contradiction", "check_id", "message"),
+    CONTRADICTIONS.values(),
+    ids=CONTRADICTIONS.keys(),
+)
+def test_settings_that_contradict_each_other_fail_the_system_checks(
+    settings, contradiction, check_id, message
+):
+    for name, value in {**CONSISTENT, **contradiction}.items():
+        setattr(settings, name, value)
+
+    assert system_check_errors() == [f"({check_id}) {message}"]
+
+
+def test_consistent_settings_pass_the_system_checks(settings):
+    for name, value in CONSISTENT.items():
+        setattr(settings, name, value)
+
+    assert system_check_errors() == []
+
+
+def test_the_panoptodownloader_setting_without_the_package_fails_the_system_checks(
+    settings, monkeypatch
+):
+    # Whether or not the package is installed here, the check must not see it.
+    monkeypatch.setitem(sys.modules, "PanoptoDownloader", None)
+    settings.LECTURE_DOWNLOADER = "panoptodownloader"
+
+    assert system_check_errors() == [
+        "(lectures.E002) LECTURE_DOWNLOADER=panoptodownloader but the PanoptoDownloader "
+        "package is not installed (see docs/architecture.md, 'PanoptoDownloader')"
+    ]
+
+
+CONTRADICTORY_ENV = {"DEV_AUTH_ENABLED": "true"}
+CONTRADICTION_LINE = (
+    "configuration error: DEV_AUTH_ENABLED cannot be true when DEBUG is false (accounts.E001)\n"
+)
+
+
+def test_the_web_process_refuses_to_start_on_settings_that_contradict_each_other():
+    result = run("deploy/web.py", **PRODUCTION, **CONTRADICTORY_ENV)
 
     assert result.returncode == 2
-    assert result.stderr.startswith(
-        "configuration error: LECTURE_DOWNLOADER=panoptodownloader but the PanoptoDownloader"
-    )
-    assert result.stderr.count("\n") == 1
+    assert result.stderr == CONTRADICTION_LINE
 
 
-def test_the_wsgi_application_refuses_to_start_on_a_configuration_error():
-    result = run_python("import studybuddy.wsgi", **{**PRODUCTION, "CLERK_JWT_KEY": "junk"})
+def test_the_worker_refuses_to_start_on_settings_that_contradict_each_other():
+    # deploy/worker.py starts ``manage.py qcluster``, which stops before the cluster starts.
+    result = run("deploy/worker.py", **PRODUCTION, **CONTRADICTORY_ENV)
 
     assert result.returncode == 2
-    assert result.stderr == "configuration error: CLERK_JWT_KEY is not a PEM public key\n"
+    assert result.stderr == CONTRADICTION_LINE
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({"CLERK_JWT_KEY": "junk"}, "configuration error: CLERK_JWT_KEY is not a PEM public key\n"),
+        (CONTRADICTORY_ENV, CONTRADICTION_LINE),
+    ],
+    ids=["malformed", "contradiction"],
+)
+def test_the_wsgi_application_refuses_to_start_on_a_configuration_error(env, line):
+    result = run_python("import studybuddy.wsgi", **{**PRODUCTION, **env})
+
+    assert result.returncode == 2
+    assert result.stderr == line
+
+
+def test_check_deploy_reports_settings_that_contradict_each_other_with_their_id():
+    result = manage("check", "--deploy", **{**PRODUCTION, **CONTRADICTORY_ENV})
+
+    assert result.returncode == 1
+    assert (
+        "?: (accounts.E001) DEV_AUTH_ENABLED cannot be true when DEBUG is false\n" in result.stderr
+    )
 
 
 def test_a_pem_key_on_one_line_with_escaped_newlines_is_accepted():

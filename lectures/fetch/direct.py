@@ -1,11 +1,13 @@
-"""A direct MP4/M4A download: streamed to disk, resumed with ``Range`` after a drop.
+"""A direct MP4/M4A file downloaded whole: streamed to disk, resumed with ``Range`` after a
+drop, for a server that cannot serve the file in ranges as it is read
+(:mod:`~lectures.fetch.ranged` decides, and hands over its first answer).
 
 The size limit is checked against the declared length and again while the body streams;
 transient failures are retried with back-off (see :mod:`~lectures.fetch.retry`), and an
 attempt that moved the download forward resumes where it stopped, when the file has an
 ``ETag`` or a ``Last-Modified`` that shows it is still the same; without either it starts
-again. A URL that answers with an HLS playlist content type raises :class:`PlaylistAnswer`
-so the caller fetches it as HLS.
+again. The helpers for ``Range`` answers (``Content-Range``, validators, ``If-Range``) are
+shared with :mod:`~lectures.fetch.ranged`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from lectures.fetch.errors import (
 )
 from lectures.fetch.guard import SourcePolicy, display_host
 from lectures.fetch.media import is_media_type, is_playlist_type, media_type
-from lectures.fetch.progress import DownloadResult, Progress
+from lectures.fetch.progress import Progress
 from lectures.fetch.retry import with_retries
 from lectures.fetch.transport import READ_FAILURES, GuardedSession, open_url
 
@@ -33,7 +35,6 @@ __all__ = [
     "CONTENT_RANGE",
     "FileDownload",
     "Opened",
-    "PlaylistAnswer",
     "Validators",
     "if_range_validator",
     "validators",
@@ -71,10 +72,6 @@ def if_range_validator(etag: str | None, last_modified: str | None) -> str | Non
     return last_modified
 
 
-class PlaylistAnswer(Exception):
-    """Internal signal: the direct URL answered with an HLS playlist content type."""
-
-
 class FileDownload:
     """A direct file, streamed to disk, resumed with ``Range`` after a failure."""
 
@@ -84,19 +81,15 @@ class FileDownload:
         self._progress = progress
         self._total: int | None = None
         self._version: Validators = (None, None)
-        self._content_type = ""
         self._used_opened = False
 
-    def run(self, url: str, dest: Path, opened: Opened | None = None) -> DownloadResult:
-        """Fetch ``url`` into ``dest``; raises :class:`PlaylistAnswer` for a playlist.
-
-        ``opened``: the answer to a request the caller already sent for the whole file
-        (``Range: bytes=0-`` or none), read as the first attempt instead of a new request.
-        """
+    def run(self, url: str, dest: Path, opened: Opened) -> None:
+        """Fetch ``url`` into ``dest``. ``opened``: the answer to the request the caller
+        already sent for the whole file (``Range: bytes=0-``), read as the first attempt."""
         with open(dest, "wb") as out:
-            return with_retries(self._policy, lambda: self._attempt(url, out, opened))
+            with_retries(self._policy, lambda: self._attempt(url, out, opened))
 
-    def _attempt(self, url: str, out: BinaryIO, opened: Opened | None) -> DownloadResult:
+    def _attempt(self, url: str, out: BinaryIO, opened: Opened) -> None:
         offset = out.tell()
         headers: dict[str, str] = {}
         if offset and self._version != (None, None):
@@ -106,7 +99,7 @@ class FileDownload:
             if_range = if_range_validator(*self._version)
             if if_range:
                 headers["If-Range"] = if_range
-        first = opened is not None and not self._used_opened
+        first = not self._used_opened
         self._used_opened = self._used_opened or first
         answer = (
             nullcontext(opened) if first else open_url(self._client, url, self._policy, headers)
@@ -114,11 +107,11 @@ class FileDownload:
         with answer as (response, final_url):
             host = display_host(final_url)
             content_type = media_type(response)
-            if is_playlist_type(content_type) and not offset:
-                raise PlaylistAnswer
+            if is_playlist_type(content_type):
+                # The first answer was a media file: a playlist in its place is another file.
+                raise UnsupportedSource(f"the recording on {host} changed during the download")
             if not is_media_type(content_type):
                 raise NotMediaSource("source is not a video")
-            self._content_type = content_type
             offset = self._start_position(response, out, offset if "Range" in headers else 0, host)
             written = self._stream_body(response, out, offset, host)
         if self._total is not None and written < self._total:
@@ -126,7 +119,6 @@ class FileDownload:
                 f"connection to {host} ended early", made_progress=written > offset
             )
         out.flush()
-        return DownloadResult(size_bytes=written, content_type=self._content_type, kind="file")
 
     def _start_position(
         self, response: httpx.Response, out: BinaryIO, offset: int, host: str

@@ -1,12 +1,14 @@
-"""An HLS download: playlists, keys and segments fetched through the guard, AES-128 decrypted.
+"""An HLS stream read while it downloads: playlists, keys and segments fetched through the
+guard, AES-128 decrypted, handed on in order.
 
 From a master playlist, an audio-only rendition is taken when there is one; otherwise the
 first segment of each variant with audio is fetched and probed, and the smallest variant
-whose audio is the same as the best one's is downloaded (``renditions``); its probed first
+whose audio is the same as the best one's is read (``renditions``); its probed first
 segment is kept, not fetched twice. The segments, whatever their extension (Panopto
 serves ``.ts``, ``.panobf1``, ``.panobf2``), are fetched one by one, each retried whole on
-a transient failure, decrypted when the playlist says AES-128, and appended to one scratch
-file that FFmpeg reads as a single MPEG-TS (or fragmented MP4, init segment first) stream.
+a transient failure and decrypted when the playlist says AES-128, and handed on as one
+MPEG-TS (or fragmented MP4, init segment first) stream that FFmpeg demuxes as it arrives
+(:mod:`~lectures.fetch.stream`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from lectures.fetch.playlist import (
     parse_playlist,
     rendition_plan,
 )
-from lectures.fetch.progress import DownloadResult, Progress
+from lectures.fetch.progress import Progress
 from lectures.fetch.renditions import Probed, choose_probed, probe_audio
 from lectures.fetch.retry import with_retries
 from lectures.fetch.transport import GuardedSession, lost_connection, open_url
@@ -54,8 +56,8 @@ class HLSDownload:
         policy: SourcePolicy,
         progress: Progress,
         *,
-        stop: threading.Event | None = None,
-        on_response: Callable[[httpx.Response], None] | None = None,
+        stop: threading.Event,
+        on_response: Callable[[httpx.Response], None],
     ) -> None:
         """``stop``: set when nobody reads the download any more (no request is retried
         then); ``on_response`` is handed each segment's answer before its body is read."""
@@ -66,20 +68,12 @@ class HLSDownload:
         self._on_response = on_response
         self._keys: dict[str, bytes] = {}
 
-    def run(self, url: str, dest: Path) -> DownloadResult:
-        """Fetch the stream whose (master or media) playlist is at ``url`` into ``dest``."""
-        segments, head = self._plan(url, dest)
-        written = self._write_segments(segments, dest, head)
-        return DownloadResult(
-            size_bytes=written, content_type="application/vnd.apple.mpegurl", kind="hls"
-        )
-
     def chunks(self, url: str, scratch: Path) -> Iterator[bytes]:
         """The stream at ``url`` as bytes, in order, segment after segment, for a demuxer
         reading while the download goes on: each segment is fetched whole (retried whole)
         into a buffer first, so a retry never repeats bytes already handed on.
         ``scratch`` is a directory for the probes and for a segment too big for memory."""
-        segments, head = self._plan(url, scratch / "hls")
+        segments, head = self._plan(url, scratch)
         total = 0
         current_init: str | None = None
         skip = 0
@@ -96,6 +90,7 @@ class HLSDownload:
                 continue
             with _SegmentBuffer(scratch) as buffer:
                 if segment.init_uri and segment.init_uri != current_init:
+                    # fMP4: the init segment (moov) goes first, and again if it changes.
                     self._append(buffer, segment.init_uri, None, already=total)
                     current_init = segment.init_uri
                 self._append(buffer, segment.uri, segment, already=total)
@@ -103,9 +98,9 @@ class HLSDownload:
                 yield from buffer.chunks()
             self._progress(index + 1, len(segments))
 
-    def _plan(self, url: str, dest: Path) -> tuple[list[Segment], Path | None]:
+    def _plan(self, url: str, scratch: Path) -> tuple[list[Segment], Path | None]:
         """The segments to fetch (from the rendition chosen in a master playlist), and the
-        first one on disk when probing fetched it already (beside ``dest``)."""
+        first one on disk (in ``scratch``) when probing fetched it already."""
         text, final_url = self._fetch_playlist(url)
         playlist = parse_playlist(text, final_url)
         if not playlist.is_variant:
@@ -115,7 +110,7 @@ class HLSDownload:
             return self._media_segments(plan.audio_uri), None
         if len(plan.candidates) == 1:
             return self._media_segments(plan.candidates[0].uri), None
-        return self._smallest_with_best_audio(plan.candidates, dest)
+        return self._smallest_with_best_audio(plan.candidates, scratch)
 
     def _media_segments(self, url: str) -> list[Segment]:
         text, final_url = self._fetch_playlist(url)
@@ -125,7 +120,7 @@ class HLSDownload:
         return media_segments(playlist, final_url)
 
     def _smallest_with_best_audio(
-        self, candidates: tuple[Variant, ...], dest: Path
+        self, candidates: tuple[Variant, ...], scratch: Path
     ) -> tuple[list[Segment], Path | None]:
         """Probe the first segment of every candidate; the segments of the smallest one
         whose audio equals the best, and its first segment on disk.
@@ -138,7 +133,7 @@ class HLSDownload:
         first_error: SourceError | None = None
         on_disk = 0  # the probes wait on disk until one is chosen: they share the limit
         for index, candidate in enumerate(candidates):
-            head = dest.with_name(f"{dest.name}.probe{index}")
+            head = scratch / f"hls.probe{index}"
             try:
                 segments = self._media_segments(candidate.uri)
                 size = self._fetch_head(segments[0], head, already=on_disk)
@@ -193,26 +188,6 @@ class HLSDownload:
 
         return with_retries(self._policy, attempt, self._stop)
 
-    def _write_segments(self, segments: list[Segment], dest: Path, head: Path | None) -> int:
-        """Append every segment to ``dest``; ``head`` holds the first (and its init
-        segment) already, fetched while probing."""
-        current_init: str | None = None
-        skip = 0
-        if head is not None:
-            head.replace(dest)
-            current_init, skip = segments[0].init_uri, 1
-        with open(dest, "ab" if head is not None else "wb") as out:
-            for index, segment in enumerate(segments):
-                if index < skip:
-                    continue
-                if segment.init_uri and segment.init_uri != current_init:
-                    # fMP4: the init segment (moov) goes first, and again if it changes.
-                    self._append(out, segment.init_uri, None)
-                    current_init = segment.init_uri
-                self._append(out, segment.uri, segment)
-                self._progress(index + 1, len(segments))
-            return out.tell()
-
     def _append(
         self,
         out: BinaryIO | _SegmentBuffer,
@@ -232,8 +207,7 @@ class HLSDownload:
             out.truncate()
             decryptor = self._decryptor(segment) if segment and segment.key else None
             with open_url(self._client, url, self._policy, headers) as (response, final_url):
-                if self._on_response is not None:
-                    self._on_response(response)
+                self._on_response(response)
                 host = display_host(final_url)
                 content_type = media_type(response)
                 if content_type and not is_media_type(content_type):

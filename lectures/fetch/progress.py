@@ -1,23 +1,12 @@
-"""What a download reports back: throttled progress while it runs, a result at the end."""
+"""What a download reports back while it runs: its progress, throttled."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
-__all__ = ["DownloadResult", "Progress", "ProgressCallback"]
+__all__ = ["Progress", "ProgressCallback"]
 
 ProgressCallback = Callable[[float], None]
-
-
-@dataclass(frozen=True)
-class DownloadResult:
-    """What landed in the scratch file."""
-
-    size_bytes: int
-    content_type: str
-    kind: Literal["file", "hls"]
 
 
 class Progress:

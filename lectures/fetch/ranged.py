@@ -273,7 +273,7 @@ def stream_recording(
     """The recording at ``url`` as a file object FFmpeg reads while it downloads: HLS
     demuxed as the segments arrive, a direct file through ``Range`` requests.
 
-    The host allow-list is checked here, as :func:`~lectures.fetch.builtin.download` does.
+    The host allow-list is checked here too, so no caller can skip it by mistake.
     """
     if looks_like_hls(url):
         with stream_hls(url, scratch, policy, progress) as recording:

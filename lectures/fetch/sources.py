@@ -1,14 +1,15 @@
 """Where a lecture's recording comes from, as the audio job sees it.
 
-The job asks its source for the recording: as a file object read while it downloads
-(``streamed``, where the source can: a URL through the built-in downloader, HLS or a
-direct file), or else as a local scratch file (``fetch``). A :class:`StreamURL`
-downloads it (the built-in downloader, or the optional package); a
-:class:`StagedUpload` reads a file a student uploaded, through the storage API (the web
-process that received it may run on another machine than the worker), and checks that
-it is media with an audio track, so an upload fails with the same messages as a
-download. Extraction does not care which: one pipeline, two sources. ``release`` drops
-what a source keeps once the job has ended for good.
+The job asks its source for the recording as a file object read while it downloads
+(``streamed``), and when the source cannot give one, as a local scratch file (``fetch``).
+A :class:`StreamURL` is streamed by the built-in downloader (HLS or a direct file), or
+fetched to a file by the optional PanoptoDownloader package, whichever
+``LECTURE_DOWNLOADER`` names; a :class:`StagedUpload` is fetched: it reads a file a
+student uploaded, through the storage API (the web process that received it may run on
+another machine than the worker), and checks that it is media with an audio track, so
+an upload fails with the same messages as a download. Extraction does not care which:
+one pipeline, two sources. ``release`` drops what a source keeps once the job has ended
+for good.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import av.error
 from django.conf import settings
 
 from core.storage import StoredChunks, get_storage, storage_delete_quietly
-from lectures.fetch.builtin import download
 from lectures.fetch.errors import (
     NoAudioSource,
     NotMediaSource,
@@ -42,7 +42,6 @@ __all__ = [
     "StreamURL",
     "UploadGone",
     "check_recording",
-    "fetch_recording",
     "source_policy",
 ]
 
@@ -50,15 +49,6 @@ __all__ = [
 def source_policy() -> SourcePolicy:
     """The policy the settings configure (allowed hosts, limits, timeouts, retries)."""
     return SourcePolicy()
-
-
-def fetch_recording(url: str, dest: Path, progress: ProgressCallback) -> None:
-    """Fetch the recording at ``url`` into the local file ``dest``."""
-    policy = source_policy()
-    if settings.LECTURE_DOWNLOADER == "panoptodownloader":
-        fetch_with_panoptodownloader(url, dest, policy, progress)
-    else:
-        download(url, dest, policy, progress)
 
 
 class UploadGone(PermanentSourceError):
@@ -73,8 +63,9 @@ class RecordingSource(ABC):
 
     @abstractmethod
     def fetch(self, dest: Path, progress: ProgressCallback) -> None:
-        """Write the recording to the local file ``dest``; ``progress`` gets the fraction
-        done. Raises a :class:`~lectures.fetch.errors.SourceError` with the user's message."""
+        """Write the recording to the local file ``dest`` (asked when ``streamed`` gives
+        ``None``); ``progress`` gets the fraction done. Raises a
+        :class:`~lectures.fetch.errors.SourceError` with the user's message."""
 
     @abstractmethod
     def release(self) -> None:
@@ -90,12 +81,15 @@ class RecordingSource(ABC):
 
 @dataclass(frozen=True)
 class StreamURL(RecordingSource):
-    """The recording's MP4 or HLS URL, fetched behind the SSRF guard."""
+    """The recording's MP4 or HLS URL: streamed behind the SSRF guard by the built-in
+    downloader, or fetched to a file by the PanoptoDownloader package."""
 
     url: str
 
     def fetch(self, dest: Path, progress: ProgressCallback) -> None:
-        fetch_recording(self.url, dest, progress)
+        """The package's download (``LECTURE_DOWNLOADER=panoptodownloader``); the built-in
+        downloader streams the recording instead (``streamed``)."""
+        fetch_with_panoptodownloader(self.url, dest, source_policy(), progress)
 
     def release(self) -> None:
         """Nothing is kept for a URL."""

@@ -2,10 +2,10 @@
 
 Downloading every segment into a scratch file and then reading that file again with FFmpeg
 does the work twice, one step after the other. Here a thread fetches the segments through
-the guarded client (retries, the size limit and the deadline as in a download to a file)
-and hands them, in order, through a short queue to :class:`StreamedRecording`, a file
-object FFmpeg reads (``av.open`` on it): the audio packets are written to the output while
-the next segments arrive, and no video lands on disk. A failure of the download comes out
+the guarded client (with retries, the size limit and the download's deadline) and hands
+them, in order, through a short queue to :class:`StreamedRecording`, a file object FFmpeg
+reads (``av.open`` on it): the audio packets are written to the output while the next
+segments arrive, and no video lands on disk. A failure of the download comes out
 of ``read`` as the download's own error, which PyAV raises again out of the demuxer; a
 reader that stops early (no audio, the job's claim lost) stops the thread, hanging up on
 the answer it is reading (a stalled server would hold it until its read time-out).
@@ -187,7 +187,7 @@ def stream_hls(
 ) -> Iterator[StreamedRecording]:
     """The HLS stream at ``url`` as a :class:`StreamedRecording`, fetched while it is read.
 
-    The host allow-list is checked here, as :func:`~lectures.fetch.builtin.download` does.
+    The host allow-list is checked here too, so no caller can skip it by mistake.
     """
     check_stream_url(url, policy)
     stream: StreamedRecording

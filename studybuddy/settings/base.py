@@ -1,10 +1,14 @@
-"""Settings shared by every environment, read from the environment (see README)."""
+"""Settings shared by every environment, read from the environment (docs/configuration.md).
+
+A malformed value stops the import here, with one line naming the variable
+(``studybuddy.env``). Settings that must agree with each other are system checks, which
+every process runs at start-up: ``core/checks.py`` and each app's ``checks.py``.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import importlib.util
 import re
 import secrets
 from pathlib import Path
@@ -35,12 +39,8 @@ def _dev_secret_key() -> str:
     return path.read_text().strip()
 
 
-if is_set("SECRET_KEY"):
-    SECRET_KEY = env_str("SECRET_KEY")
-elif DEBUG:
-    SECRET_KEY = _dev_secret_key()
-else:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
+# Without DEBUG an empty key stops start-up (core.E001), and Django refuses to sign with it.
+SECRET_KEY = env_str("SECRET_KEY") or (_dev_secret_key() if DEBUG else "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 
@@ -150,6 +150,7 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media"))).resolve()
 
 STORAGE_BACKEND = env_choice("STORAGE_BACKEND", "local", ("local", "s3"))
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")  # needed by s3 (core.E002)
 DOCUMENTS_STORAGE_PREFIX = env_str("DOCUMENTS_STORAGE_PREFIX", "documents").strip("/")
 AUDIO_STORAGE_PREFIX = env_str("AUDIO_STORAGE_PREFIX", "audio").strip("/")
 # Uploaded recordings wait here for their job, which deletes them when it ends.
@@ -164,11 +165,8 @@ def _default_storage() -> dict:
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(MEDIA_ROOT)},
         }
-    bucket = env_str("AWS_STORAGE_BUCKET_NAME")
-    if not bucket:
-        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME")
     options = {
-        "bucket_name": bucket,
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
         "region_name": env_str("AWS_S3_REGION_NAME") or None,
         "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
         "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
@@ -259,9 +257,8 @@ CLERK_JWKS_NEGATIVE_CACHE_SECONDS = 60.0
 CLERK_JWKS_FAILURE_BACKOFF_SECONDS = 5.0
 
 _clerk_configured = bool(CLERK_JWT_KEY or CLERK_JWKS_URL)
+# Only with DEBUG (accounts.E001).
 DEV_AUTH_ENABLED = env_bool("DEV_AUTH_ENABLED", DEBUG and not _clerk_configured)
-if DEV_AUTH_ENABLED and not DEBUG:
-    raise ImproperlyConfigured("DEV_AUTH_ENABLED cannot be true when DEBUG is false")
 DEV_AUTH_KEY_FILE = VAR_DIR / "dev-jwt-key.pem"
 
 ADMIN_USER_IDS = env_list("ADMIN_USER_IDS")
@@ -281,19 +278,16 @@ PANOPTO_ALLOWED_HOSTS = [
     )
 ]
 PANOPTO_ALLOW_PRIVATE_NETWORKS = env_bool("PANOPTO_ALLOW_PRIVATE_NETWORKS", False)
+# panoptodownloader needs the package installed (lectures.E002).
 LECTURE_DOWNLOADER = env_choice("LECTURE_DOWNLOADER", "builtin", ("builtin", "panoptodownloader"))
-if LECTURE_DOWNLOADER == "panoptodownloader" and not importlib.util.find_spec("PanoptoDownloader"):
-    raise ImproperlyConfigured(
-        "LECTURE_DOWNLOADER=panoptodownloader but the PanoptoDownloader package is not "
-        "installed (see README, 'PanoptoDownloader')"
-    )
 # Network patience of the built-in downloader, and its retries of transient failures.
 LECTURE_CONNECT_TIMEOUT_SECONDS = 10.0
 LECTURE_READ_TIMEOUT_SECONDS = 60.0
 LECTURE_DOWNLOAD_RETRIES = 4
 LECTURE_RETRY_BACKOFF_SECONDS = 1.0
 # A wall-clock bound on one download, retries included: a source that sends a byte every few
-# seconds never trips the read timeout, and would hold a worker until the job's timeout.
+# seconds never trips the read timeout, and would hold a worker until the job's timeout
+# (so it is less than Q_TIMEOUT_SECONDS: lectures.E001).
 LECTURE_DOWNLOAD_TIMEOUT_SECONDS = env_int("LECTURE_DOWNLOAD_TIMEOUT_SECONDS", 1800, minimum=1)
 # A lecture whose heartbeat is older than LECTURE_STALE_SECONDS belongs to a worker that
 # died and may be taken over; a running job beats four times within that window.
@@ -302,10 +296,11 @@ LECTURE_HEARTBEAT_SECONDS = max(0.5, min(30.0, LECTURE_STALE_SECONDS / 4))
 # Worker starts per lecture (a recording that kills its worker every time ends failed).
 LECTURE_MAX_ATTEMPTS = env_int("LECTURE_MAX_ATTEMPTS", 3, minimum=1)
 
-# --- Transcripts (SPEC 11) -------------------------------------------------------------
+# --- Transcripts ----------------------------------------------------------------------
 
 TRANSCRIPTION_BACKEND = env_choice("TRANSCRIPTION_BACKEND", "none", ("none", "openai"))
 TRANSCRIPTION_BASE_URL = env_str("TRANSCRIPTION_BASE_URL", "https://api.openai.com/v1").rstrip("/")
+# Needed by openai unless its server is on loopback (lectures.E003).
 TRANSCRIPTION_API_KEY = env_str("TRANSCRIPTION_API_KEY")
 TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL", "whisper-1")
 TRANSCRIPTION_LANGUAGE = env_str("TRANSCRIPTION_LANGUAGE").lower()
@@ -333,12 +328,6 @@ def _check_transcription() -> None:
         and TRANSCRIPTION_LANGUAGE.isalpha()
     ):
         raise ImproperlyConfigured("TRANSCRIPTION_LANGUAGE must be an ISO-639-1 code such as en")
-    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if TRANSCRIPTION_BACKEND == "openai" and not TRANSCRIPTION_API_KEY and not loopback:
-        raise ImproperlyConfigured(
-            "TRANSCRIPTION_BACKEND=openai needs TRANSCRIPTION_API_KEY (only a server on "
-            "loopback may go without one)"
-        )
 
 
 _check_transcription()
@@ -359,18 +348,11 @@ TRANSCRIPTION_MAX_ATTEMPTS = 3
 
 TASK_BROKER = env_choice("TASK_BROKER", "orm", ("orm", "redis"))
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The broker re-delivers a task after `retry` seconds: a retry no longer than the timeout
+# would hand a still-running job to a second worker (core.E003).
 Q_TIMEOUT_SECONDS = env_int("Q_TIMEOUT_SECONDS", 3600, minimum=1)
 Q_RETRY_SECONDS = env_int("Q_RETRY_SECONDS", 3900, minimum=2)
 Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1)
-if Q_RETRY_SECONDS <= Q_TIMEOUT_SECONDS:
-    # The broker re-delivers a task after `retry` seconds: a shorter retry than timeout
-    # would hand a still-running job to a second worker.
-    raise ImproperlyConfigured("Q_RETRY_SECONDS must be greater than Q_TIMEOUT_SECONDS")
-if LECTURE_DOWNLOAD_TIMEOUT_SECONDS >= Q_TIMEOUT_SECONDS:
-    raise ImproperlyConfigured(
-        "LECTURE_DOWNLOAD_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS, so a slow "
-        "download fails the lecture instead of having its worker killed"
-    )
 
 Q_CLUSTER = {
     "name": "studybuddy",
@@ -392,7 +374,7 @@ if TASK_BROKER == "orm":
 else:
     Q_CLUSTER["redis"] = REDIS_URL
 
-# --- Clerk webhooks, per-user limits, rate limits and the cache they share -------------
+# --- Clerk webhooks, per-user limits, rate limits and the cache -----------------------
 
 
 def _clerk_webhook_secret() -> str:
@@ -435,16 +417,16 @@ DATABASE_CACHE_TABLE = "studybuddy_cache"
 
 
 def _caches(url: str) -> dict:
-    """The cache, like the rate limits, must be shared by every web process: the database
-    (the default, a table that ``migrate`` creates) or Redis, never per-process memory."""
+    """Django's cache, shared by every process: the database (the default, a table that
+    ``migrate`` creates) or Redis, never per-process memory. The rate limits do not count
+    here: they have their own store (``RATE_LIMIT_STORE`` below)."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "db":
         return {
             "default": {
                 "BACKEND": "core.cache.DatabaseCache",
                 "LOCATION": DATABASE_CACHE_TABLE,
-                # Rows of idle users expire within a period; this many live rows are kept
-                # before the oldest are culled (which would forget a user's count).
+                # Past this many rows, the oldest are culled.
                 "OPTIONS": {"MAX_ENTRIES": 20_000},
             }
         }
@@ -461,8 +443,8 @@ def _caches(url: str) -> dict:
 
 CACHE_URL = env_str("CACHE_URL", "db://")
 CACHES = _caches(CACHE_URL)
-# Where the rate limits count (core.ratelimits), beside the cache: the database table
-# core_rate_limit_bucket (db://, created by migrate) or the same Redis.
+# Where the rate limits count (core.ratelimits), a store of their own beside the cache: the
+# database table core_rate_limit_bucket (db://, created by migrate) or the same Redis.
 RATE_LIMIT_STORE = CACHE_URL
 
 # --- Document text and search ---------------------------------------------------------
@@ -471,16 +453,11 @@ RATE_LIMIT_STORE = CACHE_URL
 # beyond the first DOCUMENT_TEXT_MAX_PAGES are left out; the CPU time and the wall-clock
 # time of the child are each bounded by the timeout, its address space by the memory bound.
 DOCUMENT_TEXT_MAX_PAGES = env_int("DOCUMENT_TEXT_MAX_PAGES", 2000, minimum=1)
-# By default well inside the task time-out, so a slow PDF fails its document's text instead
-# of having its worker killed.
+# Well inside the task time-out (documents.E001), so a slow PDF fails its document's text
+# instead of having its worker killed.
 DOCUMENT_TEXT_TIMEOUT_SECONDS = env_int(
     "DOCUMENT_TEXT_TIMEOUT_SECONDS", max(1, min(120, Q_TIMEOUT_SECONDS // 2)), minimum=1
 )
-if DOCUMENT_TEXT_TIMEOUT_SECONDS >= Q_TIMEOUT_SECONDS:
-    raise ImproperlyConfigured(
-        "DOCUMENT_TEXT_TIMEOUT_SECONDS must be less than Q_TIMEOUT_SECONDS, so a slow PDF "
-        "fails its document instead of having its worker killed"
-    )
 DOCUMENT_TEXT_MEMORY_BYTES = env_int(
     "DOCUMENT_TEXT_MEMORY_BYTES", 512 * 1024 * 1024, minimum=64 * 1024 * 1024
 )

@@ -26,8 +26,11 @@ def policy() -> SourcePolicy:
 
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
-    """Where a download lands."""
-    return tmp_path / "source.bin"
+    """A scratch directory like the job's: what a download keeps on disk (HLS probes, a
+    file downloaded whole) goes here. Apart from ``lecture_settings``' DOWNLOAD_TEMP_DIR."""
+    path = tmp_path / "download"
+    path.mkdir()
+    return path
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The built-in downloader against a real (misbehaving) HTTP server on loopback."""
+"""The built-in downloader against a real (misbehaving) HTTP server on loopback: what it
+hands the demuxer (``stream_recording``, what the audio job reads), direct files and HLS."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from lectures.fetch import (
     SourceTooLarge,
     TransientSourceError,
     UnsupportedSource,
-    download,
 )
+from lectures.fetch.ranged import stream_recording
+from tests.lectures.downloads import read_and_drop, read_recording
 from tests.lectures.media import SECONDS, MediaSet, first_audio_pts_seconds
 from tests.lectures.media_server import (
     MediaServer,
@@ -29,7 +31,6 @@ from tests.lectures.media_server import (
     endless,
     fail_first,
     ignore_range,
-    ranged,
     serve,
     zeros,
 )
@@ -39,42 +40,39 @@ SECRET = "Signature=s3cr3t-token"
 # --------------------------------------------------------------------- direct files
 
 
-def test_an_mp4_is_downloaded_byte_for_byte_with_progress(
+def test_an_mp4_is_read_byte_for_byte_with_progress_and_nothing_on_disk(
     media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path
 ) -> None:
     seen: list[float] = []
 
-    result = download(media_server.file_url("lecture.mp4"), scratch, policy, seen.append)
+    data = read_recording(media_server.file_url("lecture.mp4"), scratch, policy, seen.append)
 
-    assert scratch.read_bytes() == media.h264_aac.read_bytes()
-    assert result.size_bytes == media.h264_aac.stat().st_size
-    assert result.content_type == "video/mp4"
-    assert result.kind == "file"
+    assert data == media.h264_aac.read_bytes()
     assert seen == sorted(seen)
     assert seen[-1] == 1.0
+    assert list(scratch.iterdir()) == []  # read through ranges as it downloads
 
 
-def test_a_large_download_reports_progress_as_it_goes(
+def test_a_large_file_downloaded_whole_reports_progress_as_it_goes(
     media_server: MediaServer, policy: SourcePolicy, scratch: Path
 ) -> None:
     seen: list[float] = []
     url, _ = media_server.route(zeros(8 * 1024 * 1024, chunk=256 * 1024))
 
-    download(url, scratch, policy, seen.append)
+    data = read_recording(url, scratch, policy, seen.append)
 
-    assert scratch.stat().st_size == 8 * 1024 * 1024
+    assert len(data) == 8 * 1024 * 1024
     assert seen == sorted(seen)
     assert seen[-1] == 1.0
     assert len(seen) > 1  # chunked: several reports, not one at the end
 
 
-def test_an_m4a_with_a_query_string_is_downloaded(
+def test_an_m4a_with_a_query_string_is_read(
     media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path
 ) -> None:
-    result = download(media_server.file_url(f"audio-only.m4a?{SECRET}"), scratch, policy)
+    data = read_recording(media_server.file_url(f"audio-only.m4a?{SECRET}"), scratch, policy)
 
-    assert scratch.read_bytes() == media.m4a.read_bytes()
-    assert result.content_type == "audio/mp4"
+    assert data == media.m4a.read_bytes()
 
 
 def test_a_server_error_is_retried_then_succeeds(
@@ -82,10 +80,10 @@ def test_a_server_error_is_retried_then_succeeds(
 ) -> None:
     url, route = media_server.route(fail_first(media.h264_aac, 500))
 
-    download(url, scratch, policy)
+    data = read_recording(url, scratch, policy)
 
     assert route.requests == 2
-    assert scratch.read_bytes() == media.h264_aac.read_bytes()
+    assert data == media.h264_aac.read_bytes()
 
 
 def test_429_is_retried_honouring_a_small_retry_after(
@@ -93,10 +91,10 @@ def test_429_is_retried_honouring_a_small_retry_after(
 ) -> None:
     url, route = media_server.route(fail_first(media.h264_aac, 429, Retry_After="0"))
 
-    download(url, scratch, policy)
+    data = read_recording(url, scratch, policy)
 
     assert route.requests == 2
-    assert scratch.read_bytes() == media.h264_aac.read_bytes()
+    assert data == media.h264_aac.read_bytes()
 
 
 def test_a_persistent_server_error_fails_as_transient_after_the_retries(
@@ -105,7 +103,7 @@ def test_a_persistent_server_error_fails_as_transient_after_the_retries(
     url, route = media_server.route(always(503))
 
     with pytest.raises(TransientSourceError, match="HTTP 503") as excinfo:
-        download(f"{url}?{SECRET}", scratch, policy)
+        read_recording(f"{url}?{SECRET}", scratch, policy)
 
     assert route.requests == policy.max_retries + 1
     assert "s3cr3t" not in str(excinfo.value)
@@ -118,11 +116,11 @@ def test_memory_does_not_grow_with_the_size_of_the_recording(
         url, _ = media_server.route(zeros(size))
         tracemalloc.start()
         try:
-            download(url, scratch, policy)
+            read = read_and_drop(url, scratch, policy)
             _current, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        assert scratch.stat().st_size == size
+        assert read == size
         return peak
 
     small = peak_while_downloading(16 * 1024 * 1024)
@@ -139,7 +137,7 @@ def test_404_fails_at_once_without_leaking_the_query_string(
     url, route = media_server.route(always(404))
 
     with pytest.raises(SourceHTTPError) as excinfo:
-        download(f"{url}?{SECRET}", scratch, policy)
+        read_recording(f"{url}?{SECRET}", scratch, policy)
 
     assert route.requests == 1
     assert excinfo.value.status_code == 404
@@ -153,7 +151,7 @@ def test_an_html_page_is_not_a_video(
     url, route = media_server.route(always(200, b"<html>Sign in</html>", "text/html"))
 
     with pytest.raises(NotMediaSource, match=r"^source is not a video$"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)
 
     assert route.requests == 1
 
@@ -164,53 +162,20 @@ def test_a_wrong_content_type_is_not_a_video(
     url, _ = media_server.route(serve(media.h264_aac, "application/json"))
 
     with pytest.raises(NotMediaSource, match="source is not a video"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)
 
 
-def test_a_dropped_connection_resumes_with_range_byte_identical(
+def test_a_whole_file_dropped_halfway_resumes_with_range_byte_identical(
     media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path
 ) -> None:
+    # The first answer is the whole file (200), so it is downloaded whole; then it drops.
     url, route = media_server.route(drop_first(media.h264_aac))
 
-    result = download(url, scratch, policy)
+    data = read_recording(url, scratch, policy)
 
-    assert scratch.read_bytes() == media.h264_aac.read_bytes()
-    assert result.size_bytes == media.h264_aac.stat().st_size
+    assert data == media.h264_aac.read_bytes()
     half = media.h264_aac.stat().st_size // 2
-    assert route.range_headers == [None, f"bytes={half}-"]
-
-
-def test_without_a_validator_a_dropped_download_starts_again_instead_of_resuming(
-    media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path
-) -> None:
-    # Nothing would tell a replaced file from the one half-downloaded: no splicing.
-    half = media.h264_aac.stat().st_size // 2
-    url, route = media_server.route(
-        ranged(media.h264_aac, drop_first_after=half, no_validators=True)
-    )
-
-    download(url, scratch, policy)
-
-    assert scratch.read_bytes() == media.h264_aac.read_bytes()
-    assert route.range_headers == [None, None]
-
-
-def test_with_a_weak_tag_a_resume_sends_no_if_range_and_a_replaced_file_fails(
-    media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path
-) -> None:
-    half = media.h264_aac.stat().st_size // 2
-    same, same_route = media_server.route(ranged(media.h264_aac, drop_first_after=half, weak=True))
-    replaced, _ = media_server.route(
-        ranged(media.h264_aac, drop_first_after=half, weak=True, etag_after_first='"v2"')
-    )
-
-    download(same, scratch, policy)
-
-    assert scratch.read_bytes() == media.h264_aac.read_bytes()
-    assert same_route.range_headers == [None, f"bytes={half}-"]
-    assert same_route.if_range_headers == [None, None]  # RFC 9110 13.1.5: never a weak tag
-    with pytest.raises(UnsupportedSource, match="changed during the download"):
-        download(replaced, scratch, policy)
+    assert route.range_headers == ["bytes=0-", f"bytes={half}-"]
 
 
 def test_a_stall_past_the_read_timeout_resumes(
@@ -219,9 +184,9 @@ def test_a_stall_past_the_read_timeout_resumes(
     quick = dataclasses.replace(policy, read_timeout=0.2)
     url, route = media_server.route(drop_first(media.h264_aac, stall=1.0))
 
-    download(url, scratch, quick)
+    data = read_recording(url, scratch, quick)
 
-    assert scratch.read_bytes() == media.h264_aac.read_bytes()
+    assert data == media.h264_aac.read_bytes()
     assert route.requests == 2
     assert route.range_headers[1] is not None
 
@@ -233,7 +198,7 @@ def test_a_stall_without_retries_left_is_a_timeout(
     url, _ = media_server.route(drop_first(media.h264_aac, stall=1.0))
 
     with pytest.raises(TransientSourceError, match=r"lost|timed out"):
-        download(url, scratch, quick)
+        read_recording(url, scratch, quick)
 
 
 def test_a_server_that_ignores_range_makes_the_download_start_over(
@@ -241,11 +206,11 @@ def test_a_server_that_ignores_range_makes_the_download_start_over(
 ) -> None:
     url, route = media_server.route(ignore_range(media.h264_aac))
 
-    download(url, scratch, policy)
+    data = read_recording(url, scratch, policy)
 
     assert route.requests == 2
-    assert route.range_headers[1] is not None
-    assert scratch.read_bytes() == media.h264_aac.read_bytes()
+    assert route.range_headers[1] not in (None, "bytes=0-")
+    assert data == media.h264_aac.read_bytes()
 
 
 def test_resumes_without_progress_count_as_failures(
@@ -254,7 +219,7 @@ def test_resumes_without_progress_count_as_failures(
     url, route = media_server.route(drop_always(media.h264_aac))
 
     with pytest.raises(TransientSourceError):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)
 
     # One partial answer, then max_retries more attempts that make no progress.
     assert route.requests == policy.max_retries + 1
@@ -267,7 +232,7 @@ def test_a_declared_length_over_the_limit_fails_at_once(
     url, route = media_server.route(declared_length(1024 * 1024 + 1))
 
     with pytest.raises(SourceTooLarge, match=r"larger than the 1\.0 MiB limit"):
-        download(url, scratch, small)
+        read_recording(url, scratch, small)
 
     assert route.requests == 1
 
@@ -279,9 +244,9 @@ def test_a_body_without_length_is_cut_at_the_limit(
     url, _ = media_server.route(endless())
 
     with pytest.raises(SourceTooLarge):
-        download(url, scratch, small)
+        read_recording(url, scratch, small)
 
-    assert scratch.stat().st_size <= small.max_bytes
+    assert all(path.stat().st_size <= small.max_bytes for path in scratch.iterdir())
 
 
 # --------------------------------------------------------------------- HLS
@@ -296,20 +261,28 @@ def test_hls_streams_become_one_clear_transport_stream(
 ) -> None:
     seen: list[float] = []
 
-    result = download(media_server.file_url(f"{playlist}?{SECRET}"), scratch, policy, seen.append)
+    data = read_recording(
+        media_server.file_url(f"{playlist}?{SECRET}"), scratch, policy, seen.append
+    )
 
-    assert result.kind == "hls"
-    assert scratch.read_bytes() == media.hls.plain_bytes
+    assert data == media.hls.plain_bytes
     assert seen[-1] == 1.0
 
 
-def test_hls_download_extracts_to_audio_starting_at_zero(
-    media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path, tmp_path: Path
+def extract_while_reading(url: str, scratch: Path, policy: SourcePolicy, out: Path):
+    """The audio job's extraction: the recording demuxed while it downloads."""
+    with stream_recording(url, scratch, policy, lambda _fraction: None) as recording:
+        return extract_audio(recording, out)
+
+
+def test_hls_audio_is_extracted_starting_at_zero(
+    media_server: MediaServer, policy: SourcePolicy, scratch: Path, tmp_path: Path
 ) -> None:
-    download(media_server.file_url("hls/aes/index.m3u8"), scratch, policy)
     out = tmp_path / "audio.m4a"
 
-    result = extract_audio(scratch, out)
+    result = extract_while_reading(
+        media_server.file_url("hls/aes/index.m3u8"), scratch, policy, out
+    )
 
     assert result.copied is True
     assert first_audio_pts_seconds(out) == pytest.approx(0, abs=0.05)
@@ -319,20 +292,22 @@ def test_hls_download_extracts_to_audio_starting_at_zero(
 def test_fmp4_hls_puts_the_init_segment_first(
     media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path, tmp_path: Path
 ) -> None:
-    download(media_server.file_url("hls/fmp4/index.m3u8"), scratch, policy)
+    url = media_server.file_url("hls/fmp4/index.m3u8")
 
-    init = (media.root / "hls/fmp4/init.mp4").read_bytes()
-    assert scratch.read_bytes().startswith(init)
-    result = extract_audio(scratch, tmp_path / "audio.m4a")
+    data = read_recording(url, scratch, policy)
+
+    assert data.startswith((media.root / "hls/fmp4/init.mp4").read_bytes())
+    result = extract_while_reading(url, scratch, policy, tmp_path / "audio.m4a")
     assert result.duration_seconds == pytest.approx(SECONDS, abs=0.5)
 
 
 def test_an_audio_rendition_is_preferred(
-    media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path, tmp_path: Path
+    media_server: MediaServer, policy: SourcePolicy, scratch: Path, tmp_path: Path
 ) -> None:
-    download(media_server.file_url("hls/rendition/master.m3u8"), scratch, policy)
+    url = media_server.file_url("hls/rendition/master.m3u8")
 
-    result = extract_audio(scratch, tmp_path / "audio.m4a")
+    result = extract_while_reading(url, scratch, policy, tmp_path / "audio.m4a")
+
     assert result.duration_seconds == pytest.approx(SECONDS, abs=0.5)
 
 
@@ -340,50 +315,7 @@ def test_a_master_playlist_without_audio_variants_has_no_audio(
     media_server: MediaServer, policy: SourcePolicy, scratch: Path
 ) -> None:
     with pytest.raises(NoAudioSource, match=r"^recording has no audio$"):
-        download(media_server.file_url("hls/ts/video-only.m3u8"), scratch, policy)
-
-
-def test_a_playlist_behind_a_url_without_m3u8_is_still_hls(
-    media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path
-) -> None:
-    playlist = (media.root / "hls/ts/index.m3u8").read_text()
-    absolute = "\n".join(
-        media_server.file_url(f"hls/ts/{line}") if line and not line.startswith("#") else line
-        for line in playlist.splitlines()
-    )
-
-    def behaviour(handler, _route) -> None:
-        handler.send_body(200, absolute.encode(), "application/x-mpegURL")
-
-    url, _ = media_server.route(behaviour, suffix="/stream")
-
-    result = download(url, scratch, policy)
-
-    assert result.kind == "hls"
-    assert scratch.read_bytes() == media.hls.plain_bytes
-
-
-def test_a_failing_segment_is_retried(
-    media: MediaSet, media_server: MediaServer, policy: SourcePolicy, scratch: Path
-) -> None:
-    names = media.hls.segment_names
-    segment_url, route = media_server.route(fail_first(media.root / "hls/ts" / names[1], 500))
-    urls = [
-        segment_url if name == names[1] else media_server.file_url("hls/ts/" + name)
-        for name in names
-    ]
-    lines = [f"#EXTINF:1.0,\n{url}" for url in urls]
-    playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n" + "\n".join(lines) + "\n#EXT-X-ENDLIST\n"
-
-    def behaviour(handler, _route) -> None:
-        handler.send_body(200, playlist.encode(), "application/vnd.apple.mpegurl")
-
-    url, _ = media_server.route(behaviour, suffix="/index.m3u8")
-
-    download(url, scratch, policy)
-
-    assert route.requests == 2
-    assert scratch.read_bytes() == media.hls.plain_bytes
+        read_recording(media_server.file_url("hls/ts/video-only.m3u8"), scratch, policy)
 
 
 def test_an_html_playlist_is_not_a_video(
@@ -392,7 +324,7 @@ def test_an_html_playlist_is_not_a_video(
     url, _ = media_server.route(always(200, b"<html>login</html>", "text/html"), "/a.m3u8")
 
     with pytest.raises(NotMediaSource, match="source is not a video"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)
 
 
 def test_sample_aes_is_refused_clearly(
@@ -407,7 +339,7 @@ def test_sample_aes_is_refused_clearly(
     )
 
     with pytest.raises(UnsupportedSource, match="SAMPLE-AES is not supported"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)
 
 
 def serve_playlist(media_server: MediaServer, text: str):
@@ -422,8 +354,8 @@ def test_a_playlist_with_too_many_segments_is_refused_before_any_segment_is_fetc
     url, _ = serve_playlist(media_server, "#EXTM3U\n" + "#EXTINF:1.0,\na\n" * 20_001)
 
     with pytest.raises(UnsupportedSource, match="too many segments"):
-        download(url, scratch, policy)
-    assert not scratch.exists() or scratch.stat().st_size == 0
+        read_recording(url, scratch, policy)
+    assert list(scratch.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -442,4 +374,4 @@ def test_a_malformed_playlist_fails_clearly(
     url, _ = serve_playlist(media_server, playlist)
 
     with pytest.raises(UnsupportedSource, match="HLS playlist is malformed"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)

@@ -16,13 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from lectures.fetch import (
-    BlockedSource,
-    SourcePolicy,
-    TransientSourceError,
-    download,
-    validate_stream_url,
-)
+from lectures.fetch import BlockedSource, SourcePolicy, TransientSourceError, validate_stream_url
+from tests.lectures.downloads import read_recording
 from tests.lectures.media import MediaSet
 from tests.lectures.media_server import MediaServer, redirect, serve
 
@@ -172,10 +167,9 @@ def test_a_download_connects_to_the_vetted_address_and_keeps_the_host_name(
     named = url.replace("127.0.0.1", "video.panopto.com")
     policy = loopback_exempt_policy(media_server, {"video.panopto.com": "127.0.0.1"})
 
-    result = download(named, scratch, policy)
+    data = read_recording(named, scratch, policy)
 
-    assert scratch.read_bytes() == media.h264_aac.read_bytes()
-    assert result.kind == "file"
+    assert data == media.h264_aac.read_bytes()
     assert route.host_headers == [f"video.panopto.com:{media_server.port}"]
 
 
@@ -193,26 +187,26 @@ def test_dns_rebinding_between_validation_and_connect_is_caught(
     validate_stream_url(url, policy)  # first answer: a public address
 
     with pytest.raises(BlockedSource, match="private or reserved"):
-        download(url, scratch, policy)  # second answer: loopback
+        read_recording(url, scratch, policy)  # second answer: loopback
 
     assert route.requests == 0
 
 
-def test_download_checks_the_address_even_when_validation_was_skipped(
+def test_the_downloader_checks_the_address_even_when_validation_was_skipped(
     media: MediaSet, media_server: MediaServer, scratch: Path
 ) -> None:
     url, route = media_server.route(serve(media.h264_aac))
     policy = SourcePolicy(allowed_hosts=("127.0.0.1",), max_retries=0)
 
     with pytest.raises(BlockedSource, match="private or reserved"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)
 
     assert route.requests == 0
 
 
-def test_download_checks_the_allow_list_too(media_server: MediaServer, scratch: Path) -> None:
+def test_the_downloader_checks_the_allow_list_too(media_server: MediaServer, scratch: Path) -> None:
     with pytest.raises(BlockedSource, match="not an allowed"):
-        download(media_server.file_url("lecture.mp4"), scratch, SourcePolicy())
+        read_recording(media_server.file_url("lecture.mp4"), scratch, SourcePolicy())
 
 
 # --------------------------------------------------------------------- redirects
@@ -237,7 +231,7 @@ def test_a_redirect_from_an_allowed_host_to_a_private_address_is_refused(
     policy = loopback_exempt_policy(media_server, {"intranet.example.org": "10.0.0.7"})
 
     with pytest.raises(BlockedSource, match="private or reserved"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)
 
     assert first_hop.requests == 1
 
@@ -252,9 +246,9 @@ def test_a_redirect_chain_to_another_host_is_followed(
     first, _ = media_server.route(redirect(middle, 301))
     policy = loopback_exempt_policy(media_server, {"cdn.example.net": "127.0.0.1"})
 
-    download(first, scratch, policy)
+    data = read_recording(first, scratch, policy)
 
-    assert scratch.read_bytes() == media.h264_aac.read_bytes()
+    assert data == media.h264_aac.read_bytes()
 
 
 def test_a_redirect_to_a_non_http_scheme_is_refused(
@@ -263,7 +257,7 @@ def test_a_redirect_to_a_non_http_scheme_is_refused(
     url, _ = media_server.route(redirect("file:///etc/passwd"))
 
     with pytest.raises(BlockedSource, match="http or https"):
-        download(url, scratch, loopback_exempt_policy(media_server, {}))
+        read_recording(url, scratch, loopback_exempt_policy(media_server, {}))
 
 
 def test_too_many_redirects_are_refused(media_server: MediaServer, scratch: Path) -> None:
@@ -272,7 +266,7 @@ def test_too_many_redirects_are_refused(media_server: MediaServer, scratch: Path
         url, _ = media_server.route(redirect(url))
 
     with pytest.raises(BlockedSource, match="too many redirects"):
-        download(url, scratch, loopback_exempt_policy(media_server, {}))
+        read_recording(url, scratch, loopback_exempt_policy(media_server, {}))
 
 
 def test_hls_segments_on_private_addresses_are_refused(
@@ -289,7 +283,7 @@ def test_hls_segments_on_private_addresses_are_refused(
     url, _ = media_server.route(behaviour, suffix="/index.m3u8")
 
     with pytest.raises(BlockedSource, match="private or reserved"):
-        download(url, scratch, loopback_exempt_policy(media_server, {}))
+        read_recording(url, scratch, loopback_exempt_policy(media_server, {}))
 
 
 def test_relative_variant_and_key_uris_are_fetched_from_the_playlist_host_through_the_guard(
@@ -323,10 +317,9 @@ def test_relative_variant_and_key_uris_are_fetched_from_the_playlist_host_throug
     named = master_url.replace("127.0.0.1", "video.panopto.com")
     policy = loopback_exempt_policy(media_server, {"video.panopto.com": "127.0.0.1"})
 
-    result = download(named, scratch, policy)
+    data = read_recording(named, scratch, policy)
 
-    assert result.kind == "hls"
-    assert scratch.read_bytes() == media.hls.plain_bytes
+    assert data == media.hls.plain_bytes
     assert media_route.host_headers == [f"video.panopto.com:{media_server.port}"]
     assert key_route.host_headers == [f"video.panopto.com:{media_server.port}"]
 
@@ -346,7 +339,7 @@ def test_a_relative_key_uri_to_a_private_address_is_refused_before_any_segment(
     url, _ = media_server.route(behaviour, suffix="/index.m3u8")
 
     with pytest.raises(BlockedSource, match="private or reserved"):
-        download(url, scratch, loopback_exempt_policy(media_server, {}))
+        read_recording(url, scratch, loopback_exempt_policy(media_server, {}))
 
     assert segment_route.requests == 0
 
@@ -418,7 +411,7 @@ def test_tls_uses_the_host_name_for_sni_and_checks_the_certificate(
     # Connected to 127.0.0.1, but the handshake named the host, and the self-signed
     # certificate was refused: the address changes, the TLS checks do not.
     with pytest.raises(TransientSourceError, match=r"video\.panopto\.com"):
-        download(f"https://video.panopto.com:{port}/lecture.mp4", scratch, policy)
+        read_recording(f"https://video.panopto.com:{port}/lecture.mp4", scratch, policy)
 
     server_thread.join(timeout=5)
     assert seen == {"server_name": "video.panopto.com", "handshake": "TLSV1_ALERT_UNKNOWN_CA"}

@@ -8,29 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from lectures.fetch import (
-    BlockedSource,
-    DownloadTooSlow,
-    SourcePolicy,
-    UnsupportedSource,
-    download,
-)
+from lectures.fetch import BlockedSource, DownloadTooSlow, SourcePolicy, UnsupportedSource
 from lectures.models import Lecture
 from lectures.pipeline import lecture_process
+from tests.lectures.downloads import read_recording
 from tests.lectures.factories import LectureFactory
 from tests.lectures.media_server import MediaServer, drip, ranged, redirect
 
 # ------------------------------------------------------------------ dripping sources
-
-
-def test_a_direct_source_that_drips_fails_at_the_download_deadline(
-    media_server: MediaServer, policy: SourcePolicy, scratch: Path
-) -> None:
-    url, _ = media_server.route(drip(10_000, every=0.2), suffix=".mp4")
-    policy = dataclasses.replace(policy, download_timeout=1.0)
-
-    with pytest.raises(DownloadTooSlow, match=r"^the download took too long$"):
-        download(url, scratch, policy)
 
 
 def test_an_hls_segment_that_drips_fails_at_the_download_deadline(
@@ -46,7 +31,7 @@ def test_an_hls_segment_that_drips_fails_at_the_download_deadline(
     policy = dataclasses.replace(policy, download_timeout=1.0)
 
     with pytest.raises(DownloadTooSlow, match=r"^the download took too long$"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)
 
 
 @pytest.mark.django_db
@@ -102,7 +87,7 @@ def test_a_redirect_to_a_link_local_address_is_refused_with_private_networks_all
     url, _ = media_server.route(redirect(target), suffix=".mp4")
 
     with pytest.raises(BlockedSource, match="private or reserved network address"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)
 
 
 def test_a_name_resolving_to_a_link_local_address_is_refused_at_connect_time(
@@ -116,7 +101,7 @@ def test_a_name_resolving_to_a_link_local_address_is_refused_at_connect_time(
     )
 
     with pytest.raises(BlockedSource, match="resolves to a private or reserved network address"):
-        download("http://cdn.panopto.com/lecture.mp4", scratch, policy)
+        read_recording("http://cdn.panopto.com/lecture.mp4", scratch, policy)
 
 
 def test_an_hls_key_on_the_metadata_address_is_refused_with_private_networks_allowed(
@@ -135,7 +120,7 @@ def test_an_hls_key_on_the_metadata_address_is_refused_with_private_networks_all
     url, _ = media_server.route(serve_playlist, suffix=".m3u8")
 
     with pytest.raises(BlockedSource, match="private or reserved network address"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)
     assert segment_route.requests == 0
 
 
@@ -177,4 +162,4 @@ def test_a_playlist_with_out_of_range_numbers_is_malformed(
     url, _ = media_server.route(serve_playlist, suffix=".m3u8")
 
     with pytest.raises(UnsupportedSource, match=r"^HLS playlist is malformed"):
-        download(url, scratch, policy)
+        read_recording(url, scratch, policy)

@@ -1,4 +1,4 @@
-"""HLS with several renditions: the smallest one with the best audio is downloaded.
+"""HLS with several renditions: the smallest one with the best audio is read.
 
 A media server of its own serves renditions of one lecture (noise video, so a bigger
 picture is a bigger file, and a 440 Hz tone) and counts the bytes it sends per rendition.
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lectures.fetch import NoAudioSource, SourceTooLarge, download
+from lectures.fetch import NoAudioSource, SourceTooLarge
 from lectures.fetch.renditions import AudioSignature, Probed, choose_probed
+from tests.lectures.downloads import read_recording
 from tests.lectures.media import HLS_START_SECONDS, write_audio_rendition, write_media
 from tests.lectures.media_server import MediaServer
 
@@ -101,10 +102,9 @@ def segments_of(server: MediaServer, name: str) -> bytes:
 def fetch(server: MediaServer, master: str, policy, tmp_path: Path) -> bytes:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    dest = scratch / "source.ts"
-    download(server.file_url(master), dest, policy)
-    assert [p.name for p in scratch.iterdir()] == ["source.ts"]  # no probe file left over
-    return dest.read_bytes()
+    data = read_recording(server.file_url(master), scratch, policy)
+    assert list(scratch.iterdir()) == []  # no probe file left over
+    return data
 
 
 def test_renditions_of_the_same_audio_download_the_smallest(server, policy, tmp_path):
@@ -216,4 +216,4 @@ def test_a_master_whose_variants_all_lack_audio_has_no_audio(server, policy, tmp
     )
 
     with pytest.raises(NoAudioSource):
-        download(server.file_url("silent.m3u8"), tmp_path / "source.ts", policy)
+        read_recording(server.file_url("silent.m3u8"), tmp_path, policy)
