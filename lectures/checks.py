@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import importlib.util
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -36,22 +35,6 @@ def downloader_check(app_configs, **kwargs) -> list[Error]:
             )
         ]
     return []
-
-
-@register()
-def transcription_key_check(app_configs, **kwargs) -> list[Error]:
-    """A provider on another machine needs a key; one on loopback (a local server) may not."""
-    if settings.TRANSCRIPTION_BACKEND != "openai" or settings.TRANSCRIPTION_API_KEY:
-        return []
-    if urlsplit(settings.TRANSCRIPTION_BASE_URL).hostname in ("localhost", "127.0.0.1", "::1"):
-        return []
-    return [
-        Error(
-            "TRANSCRIPTION_BACKEND=openai needs TRANSCRIPTION_API_KEY (only a server on "
-            "loopback may go without one)",
-            id="lectures.E003",
-        )
-    ]
 
 
 @register(Tags.security, deploy=True)

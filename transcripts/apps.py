@@ -6,4 +6,4 @@ class TranscriptsConfig(AppConfig):
     verbose_name = "Transcripts"
 
     def ready(self) -> None:
-        from transcripts import signals  # noqa: F401 - connect the receivers
+        from transcripts import checks, signals  # noqa: F401 - register checks, receivers

@@ -300,7 +300,7 @@ LECTURE_MAX_ATTEMPTS = env_int("LECTURE_MAX_ATTEMPTS", 3, minimum=1)
 
 TRANSCRIPTION_BACKEND = env_choice("TRANSCRIPTION_BACKEND", "none", ("none", "openai"))
 TRANSCRIPTION_BASE_URL = env_str("TRANSCRIPTION_BASE_URL", "https://api.openai.com/v1").rstrip("/")
-# Needed by openai unless its server is on loopback (lectures.E003).
+# Needed by openai unless its server is on loopback (transcripts.E001).
 TRANSCRIPTION_API_KEY = env_str("TRANSCRIPTION_API_KEY")
 TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL", "whisper-1")
 TRANSCRIPTION_LANGUAGE = env_str("TRANSCRIPTION_LANGUAGE").lower()

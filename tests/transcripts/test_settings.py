@@ -70,7 +70,7 @@ def test_the_openai_backend_without_a_key_fails_the_system_checks(settings):
     settings.TRANSCRIPTION_API_KEY = ""
 
     assert system_check_errors() == [
-        "(lectures.E003) TRANSCRIPTION_BACKEND=openai needs TRANSCRIPTION_API_KEY (only a "
+        "(transcripts.E001) TRANSCRIPTION_BACKEND=openai needs TRANSCRIPTION_API_KEY (only a "
         "server on loopback may go without one)"
     ]
 
