@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from core.ratelimits import MemoryStore, rate_limit_store
 from tests.auth import ISSUER, SPA_ORIGIN, KeyPair, session_claims, sign
 from tests.factories import UserFactory
 from tests.jwks_server import JwksServer
@@ -32,6 +33,16 @@ def clerk_key() -> KeyPair:
 @pytest.fixture(scope="session")
 def other_key() -> KeyPair:
     return KeyPair.generate("clerk-key-2")
+
+
+@pytest.fixture(autouse=True)
+def _no_request_counted() -> None:
+    """Each test starts with no request counted against a rate limit: the counts are per
+    Clerk id, and the test users' ids (``user_alice``) recur from test to test. Only the
+    test settings' store, this process' memory; a test that names another clears it."""
+    store = rate_limit_store()
+    if isinstance(store, MemoryStore):
+        store.clear()
 
 
 @pytest.fixture(autouse=True)
