@@ -120,9 +120,6 @@ def _database() -> dict:
             )
         except ValueError as exc:
             raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
-        if config["ENGINE"] == "django.db.backends.postgresql":
-            # Django's, with a health check that makes no round trip (see the module).
-            config["ENGINE"] = "core.backends.postgresql"
         return config
     # The embedded default: WAL lets the web server and the worker write side by side,
     # IMMEDIATE transactions and a busy timeout make writers queue instead of failing.
@@ -300,7 +297,7 @@ LECTURE_HEARTBEAT_SECONDS = max(0.5, min(30.0, LECTURE_STALE_SECONDS / 4))
 # Worker starts per lecture (a recording that kills its worker every time ends failed).
 LECTURE_MAX_ATTEMPTS = env_int("LECTURE_MAX_ATTEMPTS", 3, minimum=1)
 
-# --- Transcripts (SPEC 11) -------------------------------------------------------------
+# --- Transcripts ----------------------------------------------------------------------
 
 TRANSCRIPTION_BACKEND = env_choice("TRANSCRIPTION_BACKEND", "none", ("none", "openai"))
 TRANSCRIPTION_BASE_URL = env_str("TRANSCRIPTION_BASE_URL", "https://api.openai.com/v1").rstrip("/")
@@ -381,7 +378,7 @@ Q_CLUSTER = {
     "save_limit": 500,
     "label": "Task queue",
     # The ORM broker looks for new jobs this often (seconds) when its queue is empty
-    # (django-q2's default, 0.2 s, is ~100 ms on average before a job starts). One indexed
+    # (django-q2's default, 0.2 s, is ~100 ms on average until a job starts). One indexed
     # query per poll: twenty a second per cluster. The Redis broker blocks on its list.
     "poll": 0.05,
 }
@@ -390,7 +387,7 @@ if TASK_BROKER == "orm":
 else:
     Q_CLUSTER["redis"] = REDIS_URL
 
-# --- Clerk webhooks, per-user limits, rate limits and the cache they share -------------
+# --- Clerk webhooks, per-user limits, rate limits, the cache --------------------------
 
 
 def _clerk_webhook_secret() -> str:
@@ -426,23 +423,24 @@ THROTTLE_RATES = {
 }
 # Proxies in front of gunicorn that append the client's address to X-Forwarded-For (nginx
 # is one): the address that many entries from the end is the client's, for the webhook
-# route's limit. Entries before it are whatever the client sent.
+# route's limit. Entries ahead of it are whatever the client sent.
 WEB_PROXY_COUNT = env_int("WEB_PROXY_COUNT", 1, minimum=0)
 
 DATABASE_CACHE_TABLE = "studybuddy_cache"
 
 
 def _caches(url: str) -> dict:
-    """The cache, like the rate limits, must be shared by every web process: the database
-    (the default, a table that ``migrate`` creates) or Redis, never per-process memory."""
+    """Django's cache, where the worker's django-q2 cluster keeps its statistics for
+    ``qinfo``, ``qmonitor`` and the admin: shared by every process, so the database (the
+    default, a table that ``migrate`` creates) or Redis, never per-process memory."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "db":
         return {
             "default": {
                 "BACKEND": "core.cache.DatabaseCache",
                 "LOCATION": DATABASE_CACHE_TABLE,
-                # Rows of idle users expire within a period; this many live rows are kept
-                # before the oldest are culled (which would forget a user's count).
+                # Culled past this many rows; the cluster's statistics are a few rows, each
+                # expiring within seconds.
                 "OPTIONS": {"MAX_ENTRIES": 20_000},
             }
         }
@@ -502,7 +500,6 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ClerkAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.FirstRendererNegotiation",
     "DEFAULT_PARSER_CLASSES": [
         "core.parsers.BoundedJSONParser",
         "rest_framework.parsers.MultiPartParser",
@@ -569,5 +566,5 @@ WEB_THREADS = env_int("WEB_THREADS", 4, minimum=1)
 # than this between two reads of its body.
 WEB_CLIENT_TIMEOUT_SECONDS = env_int("WEB_CLIENT_TIMEOUT_SECONDS", 10, minimum=1)
 WEB_BEHIND_BUFFERING_PROXY = env_bool("WEB_BEHIND_BUFFERING_PROXY", False)
-# The largest request body the service takes: nginx refuses more before buffering it.
+# The largest request body the service takes: nginx refuses more without buffering it.
 WEB_MAX_BODY_BYTES = max(DOCUMENT_MAX_BYTES, LECTURE_UPLOAD_MAX_BYTES)
