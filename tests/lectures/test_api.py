@@ -429,6 +429,7 @@ def test_a_read_with_its_etag_answers_304_with_an_empty_body(alice_client, alice
 
     assert first.status_code == 200
     assert first["ETag"].startswith('"') and len(first["ETag"]) > 2  # a strong tag
+    assert first["Cache-Control"] == "private, no-cache"  # kept, but revalidated on use
     assert again.status_code == 304
     assert again.content == b""
     assert again["ETag"] == first["ETag"]
