@@ -1,8 +1,10 @@
 """Django's database cache, with a write that costs one statement.
 
-Every authenticated request writes its rate-limit entry. Django's ``DatabaseCache.set``
-counts the whole table, opens a transaction, reads the row, then updates or inserts it:
-five or six round trips per request. Here a write is one upsert
+What writes the cache is the worker: its django-q2 cluster saves its statistics (what
+``qinfo``, ``qmonitor`` and the admin show) on every guard cycle, twice a second. The rate
+limits do not use the cache: they count in a table of their own (``core.ratelimits``).
+Django's ``DatabaseCache.set`` counts the whole table, opens a transaction, reads the row,
+then updates or inserts it: five or six round trips per write. Here a write is one upsert
 (``INSERT … ON CONFLICT (cache_key) DO UPDATE``, which PostgreSQL and SQLite both speak),
 and the table is counted (and culled past ``MAX_ENTRIES``) on one write in
 ``CULL_CHECK_EVERY`` instead of on every one. Rows are stored exactly as Django stores

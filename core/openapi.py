@@ -1,7 +1,10 @@
-"""Shared pieces of the OpenAPI description: the error bodies every route may answer, and
-what the file routes (``stored_file_response``) answer."""
+"""Shared pieces of the OpenAPI description: the error bodies every route may answer, what
+the conditional reads (``core.conditional``) and the file routes (``stored_file_response``)
+answer."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -92,4 +95,35 @@ def file_responses(content_type: str, description: str, *status_codes: int) -> d
         ),
         304: OpenApiResponse(description="Unchanged since the `If-None-Match` ETag."),
         **error_responses(404, 412, 416, 503, *status_codes),
+    }
+
+
+CONDITIONAL_PARAMETERS = [
+    OpenApiParameter(
+        "If-None-Match",
+        str,
+        location=OpenApiParameter.HEADER,
+        description=(
+            "The `ETag` of an answer the client holds (or a list of them, or `*`): if it is "
+            "still the current one, the answer is 304 with no body."
+        ),
+    ),
+    OpenApiParameter(
+        "ETag",
+        str,
+        location=OpenApiParameter.HEADER,
+        response=[200, 304],
+        description="The body's strong entity tag; it changes whenever the body does.",
+    ),
+]
+
+
+def conditional_responses(body: Any, description: str) -> dict[int, OpenApiResponse]:
+    """The two successful answers of a conditional read (``core.conditional``, with
+    ``CONDITIONAL_PARAMETERS``): the body (200) and unchanged (304)."""
+    return {
+        200: OpenApiResponse(body, description=description),
+        304: OpenApiResponse(
+            description="Unchanged: `If-None-Match` names the current `ETag`. No body."
+        ),
     }

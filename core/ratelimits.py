@@ -8,8 +8,7 @@ requests of one user arriving together are counted one after the other:
 * the database (``CACHE_URL=db://``, the default): one upsert on the UNLOGGED table
   ``core_rate_limit_bucket`` whose update only happens when the request may pass
   (``INSERT … ON CONFLICT (key) DO UPDATE … WHERE``), so a passing request costs one
-  statement; a refused one reads the row again for its ``Retry-After``. A polled route
-  that reads one row (``spend_and_fetch``) has the upsert and its read in one statement;
+  statement; a refused one reads the row again for its ``Retry-After``;
 * Redis (``CACHE_URL=redis://…``): one Lua script, atomic by Redis' design, the key
   expiring when its bucket is empty;
 * this process' memory: the test settings only (a count that other processes do not see
@@ -23,14 +22,12 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from core.db import Row, prepared_cursor
 from core.models import RateLimitBucket
 
 # One write in this many also deletes the rows whose moment has passed. The table has no
@@ -62,8 +59,6 @@ class DatabaseStore:
 
     def __init__(self) -> None:
         self._statements: dict[str, tuple[str, str, str]] = {}
-        # The few reads that carry a count (the polled routes'), each with its count.
-        self._combined: dict[str, str] = {}
 
     def _sql(self, connection: BaseDatabaseWrapper) -> tuple[str, str, str]:
         statements = self._statements.get(connection.vendor)
@@ -74,45 +69,12 @@ class DatabaseStore:
     def spend(self, key: str, *, now: float, interval: float, period: float) -> float | None:
         connection = connections[router.db_for_write(RateLimitBucket)]
         spend = self._sql(connection)[0]
-        with _savepoint_if_in_transaction(connection), prepared_cursor(connection) as cursor:
+        with _savepoint_if_in_transaction(connection), connection.cursor() as cursor:
             self._maybe_clean_up(cursor, connection, now)
             cursor.execute(spend, _spend_params(key, now, interval, period))
             if cursor.rowcount:
                 return None
             return self._refused_wait(cursor, connection, key, now, interval, period)
-
-    def spend_and_fetch(
-        self,
-        key: str,
-        *,
-        now: float,
-        interval: float,
-        period: float,
-        connection: BaseDatabaseWrapper,
-        sql: str,
-        params: Sequence[Any],
-    ) -> tuple[float | None, Row | None] | None:
-        """``spend``, and the one row of the written-out read ``sql`` on ``connection``
-        (``None`` for the row: none found) when the request may pass; a refused one gets
-        no row. One statement: the upsert as a data-modifying ``WITH`` ahead of the read,
-        which PostgreSQL runs in full whatever the read finds, so a polling client's
-        request is one round trip instead of two. ``None`` where that cannot be (SQLite
-        has no such ``WITH``; a read on another database): the caller counts, then reads.
-        (The other stores have no such step.)"""
-        if connection.vendor != "postgresql" or connection.alias != router.db_for_write(
-            RateLimitBucket
-        ):
-            return None
-        combined = self._combined.get(sql)
-        if combined is None:
-            combined = self._combined[sql] = _spend_with_read(self._sql(connection)[0], sql)
-        with _savepoint_if_in_transaction(connection), prepared_cursor(connection) as cursor:
-            self._maybe_clean_up(cursor, connection, now)
-            cursor.execute(combined, [*_spend_params(key, now, interval, period), *params])
-            passed, found, *row = cursor.fetchone()
-            if not passed:
-                return self._refused_wait(cursor, connection, key, now, interval, period), None
-        return None, (tuple(row) if found else None)
 
     def _maybe_clean_up(self, cursor: Any, connection: BaseDatabaseWrapper, now: float) -> None:
         if random.randrange(CLEANUP_EVERY) == 0:
@@ -149,16 +111,6 @@ def _spend_params(key: str, now: float, interval: float, period: float) -> list[
     return [key, now + interval, interval, interval, now + period]
 
 
-def _spend_with_read(spend: str, read: str) -> str:
-    """One statement: whether the upsert ``spend`` counted the request (1 or 0), whether
-    ``read`` found its row, and that row's columns (all ``NULL`` when it found none)."""
-    return (
-        f"WITH spent AS ({spend} RETURNING 1) "  # noqa: S608 - our statements
-        "SELECT (SELECT count(*) FROM spent), found.* FROM (SELECT 1) AS one "
-        f"LEFT JOIN (SELECT TRUE, r.* FROM ({read}) AS r) AS found ON TRUE"
-    )
-
-
 def _bucket_statements(connection: BaseDatabaseWrapper) -> tuple[str, str, str]:
     """The upsert that counts a request only when it may pass (``EXCLUDED`` holds the
     moment of an empty bucket: now plus one interval), the read of a refused request's
@@ -179,7 +131,7 @@ def _bucket_statements(connection: BaseDatabaseWrapper) -> tuple[str, str, str]:
     return spend, read, cleanup
 
 
-# KEYS[1]: the bucket; ARGV: now, the interval, now plus the period. Numbers travel as
+# KEYS[1]: the bucket; ARGV: the time, the interval, the time plus the period. Numbers travel as
 # strings both ways (a Lua number returned to Redis would lose its fraction).
 _SPEND_SCRIPT = """
 local now = tonumber(ARGV[1])

@@ -11,9 +11,16 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.conditional import ConditionalGetMixin
 from core.exceptions import ObjectNotFound
 from core.files import IgnoreAcceptNegotiation, stored_file_response
-from core.openapi import FILE_PARAMETERS, error_responses, file_responses
+from core.openapi import (
+    CONDITIONAL_PARAMETERS,
+    FILE_PARAMETERS,
+    conditional_responses,
+    error_responses,
+    file_responses,
+)
 from core.validators import uuid_or_404
 from documents import selectors, services
 from documents.models import PDF_CONTENT_TYPE, PUBLIC_TEXT_STATUSES, Document, TextStatus
@@ -92,9 +99,11 @@ class DocumentFilterSerializer(serializers.Serializer):
 _COURSE_FILTER = OpenApiParameter("course_id", OpenApiTypes.UUID, description="Only this course.")
 
 
-class DocumentViewSet(viewsets.GenericViewSet):
+class DocumentViewSet(ConditionalGetMixin, viewsets.GenericViewSet):
     serializer_class = DocumentSerializer
     queryset = Document.objects.none()
+    # Clients poll a new document until its text is done (core.conditional).
+    conditional_actions = ("retrieve",)
     throttle_scopes = {"upload": "document_uploads"}
 
     @extend_schema(
@@ -144,7 +153,11 @@ class DocumentViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="A document's metadata",
-        responses={200: DocumentSerializer, **error_responses(404)},
+        parameters=CONDITIONAL_PARAMETERS,
+        responses={
+            **conditional_responses(DocumentSerializer, "The document."),
+            **error_responses(404),
+        },
     )
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(DocumentSerializer(self._own_document(request, pk)).data)

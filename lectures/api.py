@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -20,10 +18,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.selectors import user_is_api_admin
+from core.conditional import ConditionalGetMixin
 from core.exceptions import ObjectNotFound, StateConflict
 from core.files import IgnoreAcceptNegotiation, stored_file_response
-from core.openapi import FILE_PARAMETERS, error_responses, file_responses
-from core.throttling import CountedWithReadUserRateThrottle, counted_read
+from core.openapi import (
+    CONDITIONAL_PARAMETERS,
+    FILE_PARAMETERS,
+    conditional_responses,
+    error_responses,
+    file_responses,
+)
 from core.validators import no_control_characters, uuid_or_404
 from lectures import selectors, services
 from lectures.models import TRANSCRIPT_STATUS_CHOICES, TRANSCRIPT_STATUSES, Lecture
@@ -88,8 +92,8 @@ class LectureSerializer(TranscriptFields, serializers.ModelSerializer):
 
 
 class LectureStatusSerializer(serializers.Serializer):
-    # Declared, not a ModelSerializer: that one rebuilds its fields from the model on every
-    # request, and clients poll this route.
+    """The selector's dict (``lecture_status_for_user``), not a model instance."""
+
     id = serializers.UUIDField(read_only=True)
     status = serializers.ChoiceField(choices=Lecture.Status.choices, read_only=True)
     progress = serializers.IntegerField(read_only=True)
@@ -98,20 +102,6 @@ class LectureStatusSerializer(serializers.Serializer):
     transcript_status = serializers.ChoiceField(choices=TRANSCRIPT_STATUS_CHOICES, read_only=True)
     transcript_progress = serializers.IntegerField(read_only=True)
     transcript_error = serializers.CharField(read_only=True)
-
-
-_UPDATED_AT = serializers.DateTimeField(read_only=True)
-
-
-def lecture_status_representation(lecture: dict[str, Any]) -> dict[str, Any]:
-    """What ``LectureStatusSerializer`` gives for the selector's dict (it stays the route's
-    schema), without instantiating it: a serializer deep-copies its declared fields on every
-    use, a sixth of this polled route's time. The other fields are already plain values."""
-    return {
-        **lecture,
-        "id": str(lecture["id"]),
-        "updated_at": _UPDATED_AT.to_representation(lecture["updated_at"]),
-    }
 
 
 class LectureDownloadSerializer(serializers.Serializer):
@@ -173,9 +163,11 @@ _LIST_PARAMETERS = [
 ]
 
 
-class LectureViewSet(viewsets.GenericViewSet):
+class LectureViewSet(ConditionalGetMixin, viewsets.GenericViewSet):
     serializer_class = LectureSerializer
     queryset = Lecture.objects.none()
+    # Clients poll the status: an answer they hold is 304 (core.conditional).
+    conditional_actions = ("retrieve", "status_")
     throttle_scopes = {
         "download": "lecture_requests",
         "upload": "lecture_requests",
@@ -255,39 +247,32 @@ class LectureViewSet(viewsets.GenericViewSet):
         )
         return self.get_paginated_response(LectureSerializer(page, many=True).data)
 
-    @extend_schema(summary="A lecture", responses={200: LectureSerializer, **error_responses(404)})
+    @extend_schema(
+        summary="A lecture",
+        parameters=CONDITIONAL_PARAMETERS,
+        responses={
+            **conditional_responses(LectureSerializer, "The lecture."),
+            **error_responses(404),
+        },
+    )
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(LectureSerializer(self._lecture(request, pk)).data)
 
     @extend_schema(
         summary="A lecture's progress",
-        responses={200: LectureStatusSerializer, **error_responses(404)},
+        description="Polled by clients: send the `ETag` back in `If-None-Match` to get 304.",
+        parameters=CONDITIONAL_PARAMETERS,
+        responses={
+            **conditional_responses(LectureStatusSerializer, "The lecture's progress."),
+            **error_responses(404),
+        },
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="status",
-        url_name="status",
-        # Clients poll it: the rate limit is counted by the status read's own statement
-        # (this throttle stands in for the default ScopedUserRateThrottle).
-        throttle_classes=[CountedWithReadUserRateThrottle],
-    )
-    def status_(self, request: Request, pk: str) -> HttpResponse:
-        with counted_read(request) as fetch:
-            lecture = selectors.lecture_status_for_user(
-                user=request.user, lecture_id=uuid_or_404(pk), fetch=fetch
-            )
+    @action(detail=True, methods=["get"], url_path="status", url_name="status")
+    def status_(self, request: Request, pk: str) -> Response:
+        lecture = selectors.lecture_status_for_user(user=request.user, lecture_id=uuid_or_404(pk))
         if lecture is None:
             raise ObjectNotFound()
-        # The negotiated renderer's bytes, as every route answers, without DRF's template
-        # response around them (a tenth of this polled route's time).
-        renderer = request.accepted_renderer
-        body = renderer.render(
-            lecture_status_representation(lecture),
-            request.accepted_media_type,
-            self.get_renderer_context(),
-        )
-        return HttpResponse(body, content_type=renderer.media_type)
+        return Response(LectureStatusSerializer(lecture).data)
 
     @extend_schema(
         summary="The lecture's audio (.m4a)",

@@ -36,6 +36,16 @@ def other_key() -> KeyPair:
 
 
 @pytest.fixture(autouse=True)
+def _no_request_counted() -> None:
+    """Each test starts with no request counted against a rate limit: the counts are per
+    Clerk id, and the test users' ids (``user_alice``) recur from test to test. Only the
+    test settings' store, this process' memory; a test that names another clears it."""
+    store = rate_limit_store()
+    if isinstance(store, MemoryStore):
+        store.clear()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_settings(settings, tmp_path: Path, clerk_key: KeyPair):
     """Each test: storage in a temp dir, the Clerk PEM key of the session, no dev auth."""
     media = tmp_path / "media"

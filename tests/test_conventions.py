@@ -68,6 +68,14 @@ def test_an_unsupported_body_type_is_a_json_415(alice_client):
     assert response.json()["code"] == "unsupported_media_type"
 
 
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", ""])
+def test_a_type_the_api_does_not_give_is_a_json_406(alice_client, accept):
+    response = alice_client.get("/api/courses", HTTP_ACCEPT=accept)
+
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
+
+
 def test_healthz_answers_without_a_token():
     response = Client().get("/healthz")
 

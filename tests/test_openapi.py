@@ -21,7 +21,7 @@ def test_the_schema_builds_and_validates_without_warnings(tmp_path):
     assert out.read_text().startswith("openapi: 3")
 
 
-# Every route of the contract (SPEC section 5) with the status codes it names.
+# Every route of the contract with the status codes it names.
 CONTRACT = {
     ("get", "/api/courses"): {"200"},
     ("post", "/api/courses"): {"200", "201", "400"},
@@ -32,18 +32,18 @@ CONTRACT = {
     ("post", "/api/lectures/download"): {"200", "202", "400", "429"},
     ("post", "/api/lectures/upload"): {"200", "202", "400", "413", "415", "429"},
     ("get", "/api/lectures"): {"200"},
-    ("get", "/api/lectures/{id}"): {"200", "404"},
-    ("get", "/api/lectures/{id}/status"): {"200", "404"},
+    ("get", "/api/lectures/{id}"): {"200", "304", "404"},
+    ("get", "/api/lectures/{id}/status"): {"200", "304", "404"},
     ("get", "/api/lectures/{id}/audio"): {"200", "206", "404", "409"},
     ("post", "/api/lectures/{id}/retry"): {"202", "404", "409"},
     ("delete", "/api/lectures/{id}"): {"204", "404"},
-    # SPEC section 11
-    ("get", "/api/lectures/{id}/transcript"): {"200", "400", "404", "409"},
+    # transcripts
+    ("get", "/api/lectures/{id}/transcript"): {"200", "304", "400", "404", "409"},
     ("post", "/api/lectures/{id}/transcript"): {"202", "404", "409"},
     ("put", "/api/lectures/{id}/transcript"): {"200", "400", "404", "409", "413", "415"},
     ("post", "/api/documents/upload"): {"200", "201", "400", "403", "413", "415"},
     ("get", "/api/documents"): {"200"},
-    ("get", "/api/documents/{id}"): {"200", "404"},
+    ("get", "/api/documents/{id}"): {"200", "304", "404"},
     ("get", "/api/documents/{id}/file"): {"200", "206", "404", "416"},
     ("get", "/api/documents/{id}/text"): {"200", "404", "409"},
     ("delete", "/api/documents/{id}"): {"204", "404"},
@@ -52,7 +52,7 @@ CONTRACT = {
     ("get", "/api/me"): {"200"},
     ("delete", "/api/me"): {"204"},
 }
-# Routes called by other services, with no session token (SPEC section 14).
+# Routes called by other services, with no session token.
 PUBLIC_CONTRACT = {("post", "/api/webhooks/clerk"): {"200", "400", "404", "413"}}
 
 
@@ -66,7 +66,7 @@ def served_schema() -> dict:
 def test_the_schema_documents_every_route_with_its_status_codes(method, path):
     responses = served_schema()["paths"][path][method]["responses"]
 
-    # 429: every route is rate-limited (SPEC section 15).
+    # 429: every route is rate-limited.
     assert CONTRACT[(method, path)] | {"401", "429"} <= set(responses)
 
 
@@ -139,6 +139,25 @@ def test_the_file_routes_document_every_answer_of_a_stored_file(path, content_ty
             content_type: {"schema": {"type": "string", "format": "binary"}}
         }
     assert {"Range", "If-None-Match"} <= {p["name"] for p in operation["parameters"]}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/lectures/{id}",
+        "/api/lectures/{id}/status",
+        "/api/lectures/{id}/transcript",
+        "/api/documents/{id}",
+    ],
+)
+def test_the_conditional_reads_document_their_etag_and_the_304(path):
+    operation = served_schema()["paths"][path]["get"]
+
+    responses = operation["responses"]
+    assert "content" not in responses["304"]
+    for status in ("200", "304"):
+        assert responses[status]["headers"]["ETag"]["schema"] == {"type": "string"}
+    assert "If-None-Match" in {p["name"] for p in operation["parameters"] if p["in"] == "header"}
 
 
 def test_a_400_documents_its_field_errors():

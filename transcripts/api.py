@@ -16,8 +16,9 @@ from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.conditional import ConditionalGetMixin
 from core.exceptions import InvalidInput, ObjectNotFound, UploadTooLarge
-from core.openapi import error_responses
+from core.openapi import CONDITIONAL_PARAMETERS, error_responses
 from core.validators import uuid_or_404
 from lectures.models import Lecture
 from lectures.selectors import lecture_get_for_user
@@ -105,10 +106,12 @@ _NOT_READY = OpenApiResponse(
 )
 
 
-class TranscriptViewSet(viewsets.GenericViewSet):
+class TranscriptViewSet(ConditionalGetMixin, viewsets.GenericViewSet):
     """The transcript of a lecture the caller is linked to (anyone else: 404)."""
 
     queryset = Lecture.objects.none()
+    # A client that holds the transcript revalidates it for a 304 (core.conditional).
+    conditional_actions = ("transcript",)
     serializer_class = TranscriptSerializer
     # Asking for a transcription costs provider time; reading one does not.
     throttle_scopes = {"transcript:post": "transcriptions"}
@@ -122,13 +125,18 @@ class TranscriptViewSet(viewsets.GenericViewSet):
             "The text of the JSON, SRT and plain-text answers is plain text: captions' markup "
             "is removed and their entities decoded (`&lt;b&gt;` is stored and served as "
             "`<b>`), so whoever shows it as HTML escapes it. WebVTT escapes `&`, `<` and `>` "
-            "as that format requires."
+            "as that format requires. Each answer carries a strong `ETag`; `If-None-Match` "
+            "with the current one is 304 with no body."
         ),
         parameters=[
-            OpenApiParameter("format", str, enum=["json", "vtt", "srt", "txt"], required=False)
+            OpenApiParameter("format", str, enum=["json", "vtt", "srt", "txt"], required=False),
+            *CONDITIONAL_PARAMETERS,
         ],
         responses={
             (200, "application/json"): TranscriptSerializer,
+            304: OpenApiResponse(
+                description="Unchanged: `If-None-Match` names the current `ETag`. No body."
+            ),
             (200, "text/vtt"): OpenApiResponse(OpenApiTypes.STR, description="WebVTT."),
             (200, "application/x-subrip"): OpenApiResponse(OpenApiTypes.STR, description="SRT."),
             (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Plain text."),

@@ -122,9 +122,6 @@ def _database() -> dict:
             )
         except ValueError as exc:
             raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
-        if config["ENGINE"] == "django.db.backends.postgresql":
-            # Django's, with a health check that makes no round trip (see the module).
-            config["ENGINE"] = "core.backends.postgresql"
         return config
     # The embedded default: WAL lets the web server and the worker write side by side,
     # IMMEDIATE transactions and a busy timeout make writers queue instead of failing.
@@ -365,7 +362,7 @@ Q_CLUSTER = {
     "save_limit": 500,
     "label": "Task queue",
     # The ORM broker looks for new jobs this often (seconds) when its queue is empty
-    # (django-q2's default, 0.2 s, is ~100 ms on average before a job starts). One indexed
+    # (django-q2's default, 0.2 s, is ~100 ms on average until a job starts). One indexed
     # query per poll: twenty a second per cluster. The Redis broker blocks on its list.
     "poll": 0.05,
 }
@@ -374,7 +371,7 @@ if TASK_BROKER == "orm":
 else:
     Q_CLUSTER["redis"] = REDIS_URL
 
-# --- Clerk webhooks, per-user limits, rate limits and the cache -----------------------
+# --- Clerk webhooks, per-user limits, rate limits, the cache --------------------------
 
 
 def _clerk_webhook_secret() -> str:
@@ -410,23 +407,24 @@ THROTTLE_RATES = {
 }
 # Proxies in front of gunicorn that append the client's address to X-Forwarded-For (nginx
 # is one): the address that many entries from the end is the client's, for the webhook
-# route's limit. Entries before it are whatever the client sent.
+# route's limit. Entries ahead of it are whatever the client sent.
 WEB_PROXY_COUNT = env_int("WEB_PROXY_COUNT", 1, minimum=0)
 
 DATABASE_CACHE_TABLE = "studybuddy_cache"
 
 
 def _caches(url: str) -> dict:
-    """Django's cache, shared by every process: the database (the default, a table that
-    ``migrate`` creates) or Redis, never per-process memory. The rate limits do not count
-    here: they have their own store (``RATE_LIMIT_STORE`` below)."""
+    """Django's cache, where the worker's django-q2 cluster keeps its statistics for
+    ``qinfo``, ``qmonitor`` and the admin: shared by every process, so the database (the
+    default, a table that ``migrate`` creates) or Redis, never per-process memory."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "db":
         return {
             "default": {
                 "BACKEND": "core.cache.DatabaseCache",
                 "LOCATION": DATABASE_CACHE_TABLE,
-                # Past this many rows, the oldest are culled.
+                # Culled past this many rows; the cluster's statistics are a few rows, each
+                # expiring within seconds.
                 "OPTIONS": {"MAX_ENTRIES": 20_000},
             }
         }
@@ -481,7 +479,6 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ClerkAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.FirstRendererNegotiation",
     "DEFAULT_PARSER_CLASSES": [
         "core.parsers.BoundedJSONParser",
         "rest_framework.parsers.MultiPartParser",
@@ -548,5 +545,5 @@ WEB_THREADS = env_int("WEB_THREADS", 4, minimum=1)
 # than this between two reads of its body.
 WEB_CLIENT_TIMEOUT_SECONDS = env_int("WEB_CLIENT_TIMEOUT_SECONDS", 10, minimum=1)
 WEB_BEHIND_BUFFERING_PROXY = env_bool("WEB_BEHIND_BUFFERING_PROXY", False)
-# The largest request body the service takes: nginx refuses more before buffering it.
+# The largest request body the service takes: nginx refuses more without buffering it.
 WEB_MAX_BODY_BYTES = max(DOCUMENT_MAX_BYTES, LECTURE_UPLOAD_MAX_BYTES)

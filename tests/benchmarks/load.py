@@ -1,10 +1,11 @@
 """A small HTTP load generator, run as its own process so it does not share a GIL with
 anything it measures.
 
-``python -m tests.benchmarks.load --url URL [--token T] [--threads N] [--seconds S]
-[--max-requests N]`` GETs ``URL`` from N threads for S seconds (after a short warm-up) and
-prints one JSON line: requests, non-200 answers, seconds, requests per second. Connections
-are reused when the server keeps them alive (gunicorn's sync workers do not).
+``python -m tests.benchmarks.load --url URL [--token T] [--header "Name: value"]...
+[--expect STATUS] [--threads N] [--seconds S] [--max-requests N]`` GETs ``URL`` from N
+threads for S seconds (after a short warm-up) and prints one JSON line: requests answered
+with the expected status (200 unless told), other answers, seconds, requests per second.
+Connections are reused when the server keeps them alive (gunicorn's sync workers do not).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def _worker(
     start: float,
     stop: float,
     budget: int,
+    expect: int,
     counter: _Counter,
 ) -> None:
     conn: http.client.HTTPConnection | None = None
@@ -49,7 +51,7 @@ def _worker(
             response = conn.getresponse()
             response.read()
             counted = now >= start
-            if counted and response.status == 200:
+            if counted and response.status == expect:
                 ok += 1
             elif counted:
                 errors += 1
@@ -68,10 +70,21 @@ def _worker(
         counter.errors += errors
 
 
-def run(url: str, token: str | None, threads: int, seconds: float, max_requests: int) -> dict:
+def run(
+    url: str,
+    token: str | None,
+    threads: int,
+    seconds: float,
+    max_requests: int,
+    *,
+    headers: dict[str, str] | None = None,
+    expect: int = 200,
+) -> dict:
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = dict(headers or {})
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     counter = _Counter()
     start = time.monotonic() + WARM_UP_SECONDS
     stop = start + seconds
@@ -79,7 +92,7 @@ def run(url: str, token: str | None, threads: int, seconds: float, max_requests:
     pool = [
         threading.Thread(
             target=_worker,
-            args=(parts.hostname, parts.port, path, headers, start, stop, budget, counter),
+            args=(parts.hostname, parts.port, path, headers, start, stop, budget, expect, counter),
         )
         for _ in range(threads)
     ]
@@ -100,11 +113,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
     parser.add_argument("--token")
+    parser.add_argument(
+        "--header", action="append", default=[], help='"Name: value", sent with every request'
+    )
+    parser.add_argument("--expect", type=int, default=200, help="the status that counts")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--max-requests", type=int, default=50_000)
     args = parser.parse_args()
-    print(json.dumps(run(args.url, args.token, args.threads, args.seconds, args.max_requests)))
+    headers = dict(_header(h) for h in args.header)
+    result = run(
+        args.url,
+        args.token,
+        args.threads,
+        args.seconds,
+        args.max_requests,
+        headers=headers,
+        expect=args.expect,
+    )
+    print(json.dumps(result))
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, _, value = text.partition(":")
+    return name.strip(), value.strip()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 import pytest
 from django.db import transaction
 
-from documents.models import Document
+from documents.models import Document, TextStatus
 from tests.documents.helpers import make_pdf, stored_keys, upload
 from tests.documents.test_upload import document_body
 from tests.factories import CourseFactory, EnrollmentFactory
@@ -111,6 +111,56 @@ def test_the_metadata_of_my_document(alice_client, uploaded):
     document, _ = uploaded
 
     response = alice_client.get(f"/api/documents/{document.id}")
+
+    assert response.status_code == 200
+    assert response.json() == document_body(document)
+
+
+def test_the_metadata_with_its_etag_answers_304_with_an_empty_body(alice_client, uploaded):
+    url = f"/api/documents/{uploaded[0].id}"
+    first = alice_client.get(url)
+
+    again = alice_client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert first["ETag"].startswith('"') and len(first["ETag"]) > 2  # a strong tag
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == first["ETag"]
+
+
+def test_after_the_text_job_the_old_etag_gets_200_with_the_new_body(alice_client, uploaded):
+    document, _ = uploaded
+    url = f"/api/documents/{document.id}"
+    old = alice_client.get(url)
+    document.text_status, document.page_count = TextStatus.COMPLETED, 1
+    document.save()
+
+    response = alice_client.get(url, HTTP_IF_NONE_MATCH=old["ETag"])
+
+    assert response.status_code == 200
+    assert (response.json()["text_status"], response.json()["page_count"]) == ("completed", 1)
+    assert response["ETag"] != old["ETag"]
+
+
+@pytest.mark.parametrize("tag", ["*", '"anything"', "alice's"])
+def test_if_none_match_on_someone_elses_document_is_404_whatever_the_tag(
+    alice_client, bob_client, uploaded, tag
+):
+    url = f"/api/documents/{uploaded[0].id}"
+    if tag == "alice's":
+        tag = alice_client.get(url)["ETag"]
+
+    response = bob_client.get(url, HTTP_IF_NONE_MATCH=tag)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.parametrize("tag", ['W/"other"', "garbage", '"unterminated'])
+def test_a_weak_tag_of_another_body_or_garbage_gets_the_metadata(alice_client, uploaded, tag):
+    document, _ = uploaded
+
+    response = alice_client.get(f"/api/documents/{document.id}", HTTP_IF_NONE_MATCH=tag)
 
     assert response.status_code == 200
     assert response.json() == document_body(document)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import uuid
@@ -382,27 +381,191 @@ def test_the_status_route_renders_its_body_as_every_route_does(alice_client, ali
     assert indented.json() == compact.json()
 
 
-@pytest.mark.parametrize("transcript", [None, ("failed", 40, "HTTP 500")])
-def test_the_status_route_answers_what_its_declared_serializer_gives(alice, transcript):
-    """The route renders the selector's dict itself; the serializer is its schema."""
-    from lectures import selectors
-    from lectures.api import LectureStatusSerializer, lecture_status_representation
+def with_transcript(lecture: Lecture, **fields) -> None:
+    """Gives ``lecture`` a transcript with ``fields``, or sets them on the one it has."""
     from transcripts.models import Transcript
 
-    lecture = LectureLinkFactory(
-        user=alice, lecture=LectureFactory(status="failed", progress=7, error_message="gone")
-    ).lecture
-    if transcript:
-        status, progress, error = transcript
-        Transcript.objects.create(
-            lecture=lecture, status=status, progress=progress, error_message=error
-        )
-    row = selectors.lecture_status_for_user(user=alice, lecture_id=lecture.id)
+    Transcript.objects.update_or_create(lecture=lecture, defaults=fields)
 
-    assert lecture_status_representation(row) == LectureStatusSerializer(row).data
-    # A naive time (the embedded SQLite's) is UTC, as the serializer reads it.
-    naive = {**row, "updated_at": timezone.make_naive(row["updated_at"], datetime.UTC)}
-    assert lecture_status_representation(naive) == LectureStatusSerializer(naive).data
+
+def test_the_status_carries_the_transcript_s_fields(alice_client, alice):
+    lecture = LectureLinkFactory(
+        user=alice, lecture=LectureFactory(status="completed", progress=100)
+    ).lecture
+    with_transcript(lecture, status="failed", progress=40, error_message="HTTP 500")
+
+    response = alice_client.get(f"/api/lectures/{lecture.id}/status")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": str(lecture.id),
+        "status": "completed",
+        "progress": 100,
+        "error_message": "",
+        "updated_at": response.json()["updated_at"],
+        "transcript_status": "failed",
+        "transcript_progress": 40,
+        "transcript_error": "HTTP 500",
+    }
+
+
+# --- Conditional reads: ETag and If-None-Match ------------------------------------------
+
+READS = pytest.mark.parametrize("suffix", ["/status", ""], ids=["status", "retrieve"])
+
+
+def linked_lecture(user) -> Lecture:
+    return LectureLinkFactory(
+        user=user, lecture=LectureFactory(status="downloading", progress=42)
+    ).lecture
+
+
+@READS
+def test_a_read_with_its_etag_answers_304_with_an_empty_body(alice_client, alice, suffix):
+    url = f"/api/lectures/{linked_lecture(alice).id}{suffix}"
+    first = alice_client.get(url)
+
+    again = alice_client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert first.status_code == 200
+    assert first["ETag"].startswith('"') and len(first["ETag"]) > 2  # a strong tag
+    assert first["Cache-Control"] == "private, no-cache"  # kept, but revalidated on use
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == first["ETag"]
+
+
+@READS
+def test_the_etag_is_the_same_while_the_body_is(alice_client, alice, suffix):
+    url = f"/api/lectures/{linked_lecture(alice).id}{suffix}"
+
+    first, second = alice_client.get(url), alice_client.get(url)
+
+    assert first.content == second.content
+    assert first["ETag"] == second["ETag"]
+
+
+def _progress(lecture: Lecture) -> None:
+    lecture.status, lecture.progress = "extracting", 80
+    lecture.save()
+
+
+def _transcript_started(lecture: Lecture) -> None:
+    with_transcript(lecture, status="transcribing", progress=10)
+
+
+@READS
+@pytest.mark.parametrize(
+    ("change", "field", "value"),
+    [
+        (_progress, "progress", 80),
+        (_transcript_started, "transcript_status", "transcribing"),
+    ],
+    ids=["lecture progress", "transcript status"],
+)
+def test_after_a_change_the_old_etag_gets_200_with_the_new_body_and_a_new_etag(
+    alice_client, alice, suffix, change, field, value
+):
+    lecture = linked_lecture(alice)
+    url = f"/api/lectures/{lecture.id}{suffix}"
+    old = alice_client.get(url)
+
+    change(lecture)
+    response = alice_client.get(url, HTTP_IF_NONE_MATCH=old["ETag"])
+
+    assert response.status_code == 200
+    assert response.json()[field] == value
+    assert response.json() == alice_client.get(url).json()
+    assert response["ETag"] != old["ETag"]
+    assert alice_client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+
+
+@READS
+def test_a_change_of_the_transcript_s_progress_alone_changes_the_etag(alice_client, alice, suffix):
+    lecture = linked_lecture(alice)
+    with_transcript(lecture, status="transcribing", progress=10)
+    url = f"/api/lectures/{lecture.id}{suffix}"
+    old = alice_client.get(url)
+
+    with_transcript(lecture, status="transcribing", progress=60)
+    response = alice_client.get(url, HTTP_IF_NONE_MATCH=old["ETag"])
+
+    assert response.status_code == 200
+    assert response.json()["transcript_progress"] == 60
+    assert response["ETag"] != old["ETag"]
+
+
+@READS
+@pytest.mark.parametrize("tag", ["*", '"anything"', "bob's"])
+def test_if_none_match_on_another_user_s_lecture_is_404_whatever_the_tag(
+    alice_client, bob_client, bob, suffix, tag
+):
+    url = f"/api/lectures/{linked_lecture(bob).id}{suffix}"
+    if tag == "bob's":
+        tag = bob_client.get(url)["ETag"]
+
+    response = alice_client.get(url, HTTP_IF_NONE_MATCH=tag)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    assert "ETag" not in response
+
+
+@READS
+@pytest.mark.parametrize("tag", ['W/"other"', "garbage", '"unterminated', '""', "W/", ","])
+def test_a_weak_tag_of_another_body_or_garbage_gets_200(alice_client, alice, suffix, tag):
+    url = f"/api/lectures/{linked_lecture(alice).id}{suffix}"
+
+    response = alice_client.get(url, HTTP_IF_NONE_MATCH=tag)
+
+    assert response.status_code == 200
+    assert response.json()["progress"] == 42
+    assert response["ETag"] == alice_client.get(url)["ETag"]
+
+
+@READS
+@pytest.mark.parametrize(
+    "header",
+    ['"other", {etag}', '{etag}, W/"other"', "*", "W/{etag}"],
+    ids=["in a list", "first of a list", "star", "weak form of the current tag"],
+)
+def test_a_list_naming_the_tag_star_or_its_weak_form_answer_304(
+    alice_client, alice, suffix, header
+):
+    """If-None-Match compares weakly (RFC 9110 §13.1.2): ``W/"x"`` names ``"x"``."""
+    url = f"/api/lectures/{linked_lecture(alice).id}{suffix}"
+    etag = alice_client.get(url)["ETag"]
+
+    response = alice_client.get(url, HTTP_IF_NONE_MATCH=header.format(etag=etag))
+
+    assert response.status_code == 304
+    assert response.content == b""
+
+
+def test_head_of_the_status_with_its_etag_is_304(alice_client, alice):
+    url = f"/api/lectures/{linked_lecture(alice).id}/status"
+    etag = alice_client.get(url)["ETag"]
+
+    assert alice_client.head(url)["ETag"] == etag
+    assert alice_client.head(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_each_representation_of_the_status_has_its_own_etag(alice_client, alice):
+    url = f"/api/lectures/{linked_lecture(alice).id}/status"
+    compact = alice_client.get(url)
+
+    indented = alice_client.get(
+        url, HTTP_ACCEPT="application/json; indent=4", HTTP_IF_NONE_MATCH=compact["ETag"]
+    )
+
+    assert indented.status_code == 200
+    assert indented["ETag"] != compact["ETag"]
+
+
+def test_the_list_carries_no_etag(alice_client, alice):
+    linked_lecture(alice)
+
+    assert "ETag" not in alice_client.get("/api/lectures")
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""The limits' configuration: rates and the cache from the environment, checked at start-up,
-and the database cache table that ``migrate`` creates."""
+"""The limits' configuration: rates, their store and the cache from the environment,
+checked at start-up, and the database cache table that ``migrate`` creates."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ PRINT_LIMITS = (
 )
 
 
-def test_the_defaults_count_in_the_database_cache_table():
+def test_by_default_the_limits_count_in_the_database_and_the_cache_is_there_too():
     result = run_python(PRINT_LIMITS, **PRODUCTION)
 
     assert result.returncode == 0, result.stderr
@@ -124,25 +124,3 @@ def test_the_rate_limits_count_on_the_embedded_sqlite_too(tmp_path):
 
     assert migrated.returncode == 0, migrated.stderr
     assert counted.stdout.strip() == "[None, None, 30.0, None]", counted.stderr
-
-
-def test_the_polled_status_route_counts_on_the_embedded_sqlite_too(tmp_path):
-    """SQLite has no data-modifying ``WITH``: the status route counts, then reads, with
-    the same answers."""
-    env = _embedded_sqlite(tmp_path / "studybuddy.sqlite3", RATE_API="2/minute")
-
-    migrated = manage("migrate", "--no-input", **env)
-    answered = run_python(
-        "import django; django.setup(); "
-        "from rest_framework.test import APIClient; "
-        "from tests.lectures.factories import LectureFactory, LectureLinkFactory; "
-        "link = LectureLinkFactory(lecture=LectureFactory(status='extracting', progress=40)); "
-        "client = APIClient(HTTP_HOST='127.0.0.1'); client.force_authenticate(link.user); "
-        "answers = [client.get(f'/api/lectures/{link.lecture_id}/status') for _ in range(3)]; "
-        "print([(a.status_code, a.json().get('status') or a.json().get('code')) for a in answers])",
-        **env,
-    )
-
-    assert migrated.returncode == 0, migrated.stderr
-    expected = "[(200, 'extracting'), (200, 'extracting'), (429, 'throttled')]"
-    assert answered.stdout.strip() == expected, answered.stderr

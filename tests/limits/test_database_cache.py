@@ -1,4 +1,4 @@
-"""The database cache the rate limits count in: Django's, with a one-statement write."""
+"""The database cache (``core.cache``): Django's, with a one-statement write."""
 
 from __future__ import annotations
 

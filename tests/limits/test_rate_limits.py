@@ -1,4 +1,4 @@
-"""Rate limits per route family (SPEC section 15), through HTTP in this process."""
+"""Rate limits per route family, through HTTP in this process."""
 
 from __future__ import annotations
 
@@ -25,6 +25,18 @@ def test_over_the_api_rate_is_429_with_retry_after_and_the_error_body(alice_clie
         "detail": "Request was throttled. Expected available in 20 seconds.",
         "code": "throttled",
     }
+
+
+def test_a_conditional_poll_answered_304_counts_as_any_request_does(alice, alice_client, rates):
+    rates(api="3/minute")
+    lecture = LectureLinkFactory(user=alice, lecture=LectureFactory(status="extracting")).lecture
+    url = f"/api/lectures/{lecture.id}/status"
+    etag = alice_client.get(url)["ETag"]
+
+    polls = [alice_client.get(url, HTTP_IF_NONE_MATCH=etag) for _ in range(3)]
+
+    assert [poll.status_code for poll in polls] == [304, 304, 429]
+    assert polls[2]["Retry-After"] == "20"
 
 
 def test_the_limit_is_per_user(alice_client, bob_client, rates):

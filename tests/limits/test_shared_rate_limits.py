@@ -74,8 +74,8 @@ def test_twelve_simultaneous_requests_get_exactly_five_answers(servers, token_fo
 
 
 def test_simultaneous_status_polls_count_with_the_other_routes(servers, token_for):
-    """The status route counts in its read's own statement: simultaneous polls and other
-    requests of one user, over both servers, still pass exactly the rate."""
+    """Simultaneous polls and other requests of one user, over both servers, pass exactly
+    the rate between them."""
     from accounts.models import User
     from tests.lectures.factories import LectureFactory, LectureLinkFactory
 

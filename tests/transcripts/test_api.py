@@ -121,6 +121,47 @@ def test_another_users_transcript_is_404(bob_client, lecture):
     assert bob_client.get(url(lecture, "?format=srt")).status_code == 404
 
 
+@pytest.mark.parametrize("query", ["", "?format=vtt", "?format=txt"])
+def test_a_transcript_the_client_holds_is_304(alice_client, lecture, query):
+    completed_transcript(lecture, SEGMENTS)
+    first = alice_client.get(url(lecture, query))
+
+    again = alice_client.get(url(lecture, query), HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == first["ETag"]
+
+
+def test_replaced_captions_give_the_transcript_a_new_etag(alice_client, lecture):
+    completed_transcript(lecture, SEGMENTS)
+    first = alice_client.get(url(lecture))
+    Transcript.objects.filter(lecture=lecture).update(status="failed")
+    put(alice_client, lecture, SRT, "application/x-subrip")
+
+    again = alice_client.get(url(lecture), HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert again.status_code == 200
+    assert again["ETag"] != first["ETag"]
+    assert [s["text"] for s in again.json()["segments"]] == ["Welcome to lecture 3", "Second cue"]
+
+
+def test_the_formats_of_one_transcript_have_their_own_etags(alice_client, lecture):
+    completed_transcript(lecture, SEGMENTS)
+
+    tags = {alice_client.get(url(lecture, q))["ETag"] for q in ("", "?format=vtt", "?format=srt")}
+
+    assert len(tags) == 3
+
+
+def test_another_users_transcript_is_404_whatever_the_etag(alice_client, bob_client, lecture):
+    completed_transcript(lecture, SEGMENTS)
+    etag = alice_client.get(url(lecture))["ETag"]
+
+    for tag in (etag, "*"):
+        assert bob_client.get(url(lecture), HTTP_IF_NONE_MATCH=tag).status_code == 404
+
+
 # --- POST ------------------------------------------------------------------------------
 
 

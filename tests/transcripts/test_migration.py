@@ -22,13 +22,14 @@ def migrate(targets) -> MigrationExecutor:
 
 
 @pytest.fixture
-def before_the_move(transactional_db):
+def before_the_move():
     """The schema as it was with the models in ``lectures``; the latest schema after."""
     executor = migrate(BEFORE)
     yield executor.loader.project_state([BEFORE[0]]).apps
     migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_database_with_transcripts_keeps_every_row(before_the_move):
     old = before_the_move
     lecture = LectureFactory(status="completed")

@@ -115,14 +115,6 @@ def test_without_a_backend_the_audio_job_queues_no_transcript(media_server, sett
 # --- The scheduled reaper -------------------------------------------------------------
 
 
-def test_the_transcript_reaper_runs_on_a_django_q_schedule():
-    from django_q.models import Schedule
-
-    schedule = Schedule.objects.get(func="transcripts.tasks.reap_stale_transcripts")
-
-    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 5, -1)
-
-
 def test_the_reaper_queues_stale_and_lost_transcripts_again(speech, settings):
     from transcripts.tasks import reap_stale_transcripts
 

@@ -1,0 +1,54 @@
+"""Django's PostgreSQL backend with its connection health check (``CONN_HEALTH_CHECKS``), on
+a real gunicorn server whose workers keep their connections between requests
+(``CONN_MAX_AGE``)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from django.db import connection
+
+from tests.auth import ISSUER, SPA_ORIGIN
+from tests.live_server import LiveServer
+
+
+@pytest.fixture
+def server(transactional_db, clerk_key, tmp_path):
+    env = {
+        "CLERK_JWT_KEY": clerk_key.public_pem,
+        "CLERK_ISSUER": ISSUER,
+        "CLERK_AUTHORIZED_PARTIES": SPA_ORIGIN,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    live = LiveServer(env, tmp_path / "gunicorn.log", workers=2).wait_ready()
+    yield live
+    live.stop()
+
+
+def _cut_every_other_connection() -> int:
+    """What a database restart does to its clients."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_requests_after_the_database_cut_the_connections_succeed(server, token_for):
+    headers = {"Authorization": f"Bearer {token_for('user_restart')}"}
+    before = [
+        httpx.get(f"{server.url}/api/me", headers=headers, timeout=10).status_code for _ in range(6)
+    ]
+    assert _cut_every_other_connection() >= 1
+
+    after = [
+        httpx.get(f"{server.url}/api/me", headers=headers, timeout=10).status_code for _ in range(6)
+    ]
+
+    assert before == after == [200] * 6
+
+
+def test_the_database_engine_is_django_s_own_with_health_checks():
+    assert connection.settings_dict["ENGINE"] == "django.db.backends.postgresql"
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
