@@ -61,7 +61,7 @@ demo: install
 test: install-dev
 	$(BIN)/pytest
 
-## Benchmarks (SPEC section 10) on loopback: prints a table, writes bench-results.json.
+## Benchmarks on loopback (docs/performance.md): prints a table, writes bench-results.json.
 ## Uses its own PostgreSQL database (BENCH_DATABASE_URL, default .../studybuddy_bench).
 bench: install-dev
 	$(BIN)/python -m tests.benchmarks

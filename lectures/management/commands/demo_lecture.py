@@ -293,17 +293,20 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {segment['start']:7.3f}-{segment['end']:7.3f} s  {segment['text']}"
             )
-        if provider is None or not provider.answered:
+        stand_in = provider is not None and provider.answered > 0
+        if provider is not None and not stand_in:
             self.stdout.write(
-                "  (transcribed by the server's own provider, not the demo's stand-in)"
+                "  (transcribed by the server's own provider: its TRANSCRIPTION_BASE_URL is "
+                f"not the stand-in's {provider.base_url})"
             )
-            if not segments:
-                self.stdout.write("  No speech in the sample's tone: nothing to search.")
-                return
-        self._search(client, lecture_id)
+        if not segments:
+            self.stdout.write("  No speech heard in the sample's tone: nothing to search.")
+            return
+        self._search(client, lecture_id, stand_in=stand_in)
 
-    def _search(self, client: httpx.Client, lecture_id: str) -> None:
-        """Search the demo course's lectures and show the hit in this lecture."""
+    def _search(self, client: httpx.Client, lecture_id: str, *, stand_in: bool) -> None:
+        """Search the demo course's lectures for the stand-in's words and show the hit in
+        this lecture: there must be one when the stand-in made the transcript."""
         params = {"q": SEARCH_WORDS, "type": "lecture", "course_id": self.course_id, "limit": 100}
         found = self._call(client, "GET", "/api/search", params=params)
         page = found.json()
@@ -313,8 +316,11 @@ class Command(BaseCommand):
             if hit is not None or not page["next"]:
                 break
             page = client.get(page["next"]).json()
-        if hit is None:
+        if hit is None and stand_in:
             raise CommandError(f"the search found no segment of lecture {lecture_id}")
+        if hit is None:
+            self.stdout.write(f"\nNo hit: lecture {lecture_id} has another provider's words.")
+            return
         self.stdout.write(
             f"\nThe search lands on lecture {lecture_id} ({hit['title']!r}) at "
             f"{hit['start']:g}-{hit['end']:g} s: {hit['snippet']}"

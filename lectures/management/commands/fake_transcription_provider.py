@@ -35,6 +35,7 @@ class Command(BaseCommand):
             "Start the service pointed at it:\n"
             f"  TRANSCRIPTION_BACKEND=openai TRANSCRIPTION_BASE_URL={provider.base_url} make run"
         )
+        self.stdout.flush()
         try:
             provider.serve_forever()
         except KeyboardInterrupt:
@@ -44,3 +45,4 @@ class Command(BaseCommand):
 
     def _log(self, line: str) -> None:
         self.stdout.write(line)
+        self.stdout.flush()  # one line per request as it happens, into a pipe or a file too
