@@ -44,12 +44,15 @@ run: port-free install
 	WEB_HOST=127.0.0.1 WEB_CONCURRENCY=2 honcho start --port $(PORT) web worker
 
 # Before anything starts: one line, not a server that fails to bind and a killed worker.
+# The port it suggests is the next one nothing answers on, after the one the user chose.
 port-free:
 	@$(PYTHON) -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", $(PORT)))' 2>/dev/null \
-	  || { echo "port $(PORT) on 127.0.0.1 is taken: stop what uses it, or choose another, e.g. PORT=8001 make run" >&2; exit 1; }
+	  || { $(PYTHON) -c 'import socket; free = next(p for p in range($(PORT) + 1, 65536) if socket.socket().connect_ex(("127.0.0.1", p))); print(f"port $(PORT) on 127.0.0.1 is taken: stop what uses it, or choose another, e.g. PORT={free} make run")' >&2; exit 1; }
 
-## Try a lecture download against `make run` (started with PANOPTO_ALLOWED_HOSTS=127.0.0.1
-## PANOPTO_ALLOW_PRIVATE_NETWORKS=true); see the README's "Try it" section.
+## Try a lecture, from its download to a search hit, against `make run` started with
+## PANOPTO_ALLOWED_HOSTS=127.0.0.1 PANOPTO_ALLOW_PRIVATE_NETWORKS=true TRANSCRIPTION_BACKEND=openai
+## TRANSCRIPTION_BASE_URL=http://127.0.0.1:8300/v1 (the demo serves a stand-in transcription
+## provider there); see the README's "Try it" section.
 demo: export DJANGO_SETTINGS_MODULE = studybuddy.settings.local
 demo: install
 	$(BIN)/python manage.py demo_lecture --url http://127.0.0.1:$(PORT)
@@ -58,7 +61,7 @@ demo: install
 test: install-dev
 	$(BIN)/pytest
 
-## Benchmarks (SPEC section 10) on loopback: prints a table, writes bench-results.json.
+## Benchmarks on loopback (docs/performance.md): prints a table, writes bench-results.json.
 ## Uses its own PostgreSQL database (BENCH_DATABASE_URL, default .../studybuddy_bench).
 bench: install-dev
 	$(BIN)/python -m tests.benchmarks

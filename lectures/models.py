@@ -108,11 +108,9 @@ class Lecture(models.Model):
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="lecture_status_hb")]
 
     def __str__(self) -> str:
-        if self.title:
-            return self.title
-        if self.panopto_session_id:
-            return f"Panopto session {self.panopto_session_id}"
-        return f"Uploaded recording {self.id}"
+        # The API and search give a lecture no one titled as "" (``title`` is what its users
+        # gave); where a name must show (the admin), it reads as just that.
+        return self.title or "Untitled lecture"
 
     def audio_file(self) -> StoredFile:
         """The extracted audio, as the API and the admin serve it."""

@@ -27,7 +27,13 @@ class SearchHitSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["lecture", "document"])
     id = serializers.UUIDField(help_text="The lecture's or the document's id.")
     course_id = serializers.UUIDField()
-    title = serializers.CharField(help_text="The lecture's title or the document's file name.")
+    title = serializers.CharField(
+        allow_blank=True,
+        help_text=(
+            'The lecture\'s title, as its own body gives it ("" when it has none), or the '
+            "document's file name."
+        ),
+    )
     start = serializers.FloatField(
         allow_null=True, help_text="Lecture hits: where the segment starts, in seconds."
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import F, FloatField, IntegerField, Lookup, QuerySet, TextField, Value
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models.functions import Cast
 
 from accounts.models import User
 from documents.models import DocumentPage, TextStatus
@@ -139,12 +139,9 @@ def lecture_segments(query: Query) -> QuerySet:
         hit_type=Value("lecture", output_field=TextField()),
         hit_id=F("lecture_id"),
         hit_course_id=F("lecture__course_id"),
-        # An untitled lecture is named as the admin names it.
-        hit_title=Coalesce(
-            NullIf(Cast("lecture__title", TextField()), Value("")),
-            Concat(Value("Panopto session "), "lecture__panopto_session_id"),
-            output_field=TextField(),
-        ),
+        # The title as the lecture's own body gives it ("" when no one gave one), so a
+        # client names a lecture the same in its list and in its search results.
+        hit_title=Cast("lecture__title", TextField()),
         hit_start=Cast("start", FloatField()),
         hit_end=Cast("end", FloatField()),
         hit_page=Value(None, output_field=IntegerField()),

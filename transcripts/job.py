@@ -19,6 +19,7 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -286,8 +287,11 @@ class TranscriptJob(Job):
             except Stopped:
                 raise LostClaim from None
             except ProviderError as error:
+                # The URL called shows a wrong TRANSCRIPTION_BASE_URL; the key is never in it.
+                called = urlsplit(provider_settings().url)
                 raise ProviderError(
-                    f"chunk {chunk.index + 1} of {self._total}: {error}",
+                    f"chunk {chunk.index + 1} of {self._total}: {error} "
+                    f"(POST {called.scheme}://{called.netloc}{called.path})",
                     transient=error.transient,
                 ) from None
             with self.holding_claim():
