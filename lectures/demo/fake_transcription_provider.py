@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from lectures.audio import measure_audio_duration
+from lectures.audio import audio_duration
 
 DEFAULT_PORT = 8300
 SEGMENT_SECONDS = 10.0
@@ -101,7 +101,7 @@ def audio_seconds(data: bytes) -> float:
         audio.write(data)
         audio.flush()
         try:
-            return measure_audio_duration(audio.name)
+            return audio_duration(audio.name)
         except Exception:
             raise BadRequest(400, "Invalid file format: the file is not audio.") from None
 

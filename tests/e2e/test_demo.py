@@ -14,8 +14,9 @@ import av
 import httpx
 import pytest
 
-from lectures.models import Lecture, Transcript, TranscriptSegment
+from lectures.models import Lecture
 from tests.live_server import ROOT, LiveServer, current_database_url
+from transcripts.models import Transcript, TranscriptSegment
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from lectures.models import TranscriptSegment
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
+from transcripts.models import TranscriptSegment
 
 pytestmark = pytest.mark.django_db
 

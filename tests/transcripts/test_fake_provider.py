@@ -14,14 +14,14 @@ import httpx
 import pytest
 
 from lectures.demo.fake_transcription_provider import MAX_UPLOAD_BYTES, FakeTranscriptionProvider
-from lectures.transcripts.provider import (
+from tests.lectures.speech import write_speech
+from tests.live_server import ROOT
+from transcripts.provider import (
     ProviderError,
     ProviderSettings,
     TranscriptionClient,
     parse_answer,
 )
-from tests.lectures.speech import write_speech
-from tests.live_server import ROOT
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import socket
 
 import pytest
 
-from lectures.models import Transcript
-from lectures.transcripts.job import transcript_process
 from tests.lectures.provider_stub import API_KEY, Fault
-from tests.lectures.transcripts_helpers import lecture_with_audio, queued_transcript
+from tests.transcripts.helpers import lecture_with_audio, queued_transcript
+from transcripts.job import transcript_process
+from transcripts.models import Transcript
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("transcription_settings")]
 
