@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from lectures.demo.fake_transcription_provider import MAX_UPLOAD_BYTES, FakeTranscriptionProvider
-from tests.lectures.speech import write_speech
 from tests.live_server import ROOT
+from tests.transcripts.speech import write_speech
 from transcripts.provider import (
     ProviderError,
     ProviderSettings,

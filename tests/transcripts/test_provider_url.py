@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from tests.lectures.provider_stub import API_KEY, Fault
 from tests.transcripts.helpers import lecture_with_audio, queued_transcript
+from tests.transcripts.provider_stub import API_KEY, Fault
 from transcripts.job import transcript_process
 from transcripts.models import Transcript
 
