@@ -352,7 +352,9 @@ TRANSCRIPTION_RETRY_BACKOFF_SECONDS = 2.0
 TRANSCRIPTION_RETRY_BACKOFF_CAP_SECONDS = 60.0
 # A transcript answer past this is no transcript: the request fails instead of filling memory.
 TRANSCRIPTION_MAX_ANSWER_BYTES = 4 * 1024 * 1024
-# Same rules as the audio job's claim (core.jobs).
+# The transcript job's claim (core.jobs) keeps the audio job's clock.
+TRANSCRIPTION_STALE_SECONDS = LECTURE_STALE_SECONDS
+TRANSCRIPTION_HEARTBEAT_SECONDS = LECTURE_HEARTBEAT_SECONDS
 TRANSCRIPTION_MAX_ATTEMPTS = 3
 
 # --- Task queue (django-q2) -----------------------------------------------------------

@@ -14,7 +14,6 @@ from datetime import timedelta
 from multiprocessing import Value
 from pathlib import Path
 from queue import SimpleQueue
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -22,7 +21,6 @@ from django_q.worker import worker
 
 from core import jobs
 from core.jobs import Job, JobFailed, LostClaim, Outcome
-from lectures import state
 from lectures.models import Lecture
 from tests.lectures.factories import LectureFactory
 
@@ -40,10 +38,6 @@ class ProbeJob(Job):
 
     model = Lecture
     name = "probe"
-    waiting = (Status.QUEUED,)
-    running = Lecture.RUNNING
-    first_step = Status.DOWNLOADING
-    failed = Status.FAILED
     crash_message = "internal error in the probe"
     stale_seconds = 60
     heartbeat_seconds = 0.05
@@ -56,12 +50,6 @@ class ProbeJob(Job):
     @classmethod
     def scratch_root(cls) -> str | None:
         return cls.root
-
-    def changes(self, to: str, **fields: object) -> dict[str, Any]:
-        return state.changes(to, **fields)
-
-    def log(self, old: str | None, new: str, **details: object) -> None:
-        state.log_transition(self.pk, old, new, **details)
 
     def work(self, scratch: Path) -> None:
         type(self).steps(self, scratch)

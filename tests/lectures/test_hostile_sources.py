@@ -15,8 +15,8 @@ from lectures.fetch import (
     UnsupportedSource,
     download,
 )
+from lectures.jobs import lecture_process
 from lectures.models import Lecture
-from lectures.pipeline import lecture_process
 from tests.lectures.factories import LectureFactory
 from tests.lectures.media_server import MediaServer, drip, ranged, redirect
 

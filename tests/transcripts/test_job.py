@@ -17,7 +17,7 @@ from tests.transcripts.helpers import lecture_with_audio, queued_transcript
 from tests.transcripts.provider_stub import API_KEY, Fault
 from tests.transcripts.speech import seconds_in, sentences, write_speech
 from transcripts import chunking, job
-from transcripts.job import transcript_process
+from transcripts.jobs import transcript_process
 from transcripts.models import Transcript, TranscriptChunk, TranscriptSegment
 from transcripts.services import transcript_request
 
