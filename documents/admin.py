@@ -102,9 +102,6 @@ class DocumentAdmin(admin.ModelAdmin):
         ),
     )
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("text")
-
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Documents arrive through the streamed, checksummed upload (POST /api/documents/upload).
         return False
