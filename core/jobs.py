@@ -81,6 +81,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
@@ -120,20 +121,19 @@ def _log_value(value: object) -> str:
 
 # What a move writes besides the status, by what the status means to a job; a model's
 # ``JobStates.resets`` is made of these and of its own results. A callable is called at
-# the move (the completion time).
-UNCLAIMED: dict[str, Any] = {"claim_token": None, "heartbeat_at": None}
+# the move (the completion time). Read-only: every model's table shares them.
+UNCLAIMED: Mapping[str, Any] = MappingProxyType({"claim_token": None, "heartbeat_at": None})
 # Waiting for a worker, as new: no progress, no error, no result time, no claim.
-QUEUED: dict[str, Any] = {"progress": 0, "error_message": "", "completed_at": None, **UNCLAIMED}
+QUEUED: Mapping[str, Any] = MappingProxyType(
+    {"progress": 0, "error_message": "", "completed_at": None, **UNCLAIMED}
+)
 # A claim's first step (the claim writes its own token, heartbeat and attempt).
-STARTED: dict[str, Any] = {"progress": 0, "error_message": ""}
-COMPLETED: dict[str, Any] = {
-    "progress": 100,
-    "error_message": "",
-    "completed_at": timezone.now,
-    **UNCLAIMED,
-}
+STARTED: Mapping[str, Any] = MappingProxyType({"progress": 0, "error_message": ""})
+COMPLETED: Mapping[str, Any] = MappingProxyType(
+    {"progress": 100, "error_message": "", "completed_at": timezone.now, **UNCLAIMED}
+)
 # The error message is written by whoever fails the row; the progress shows where it stopped.
-FAILED: dict[str, Any] = UNCLAIMED
+FAILED: Mapping[str, Any] = UNCLAIMED
 
 
 @dataclass(frozen=True)
