@@ -75,12 +75,6 @@ class Document(models.Model):
     def __str__(self) -> str:
         return self.original_filename
 
-    @property
-    def changed_at(self) -> datetime:
-        """When the document or its text last changed: the ``updated_at`` of its API body,
-        which shows both."""
-        return max(self.updated_at, self.text.updated_at)
-
     def save(self, *args, **kwargs) -> None:
         """A new document gets its text row (``pending``) in the same transaction, so every
         document has one (``bulk_create`` does not come here: its caller creates them)."""
@@ -90,6 +84,12 @@ class Document(models.Model):
         with transaction.atomic(savepoint=False):
             super().save(*args, **kwargs)
             DocumentText.objects.create(document=self)
+
+    @property
+    def changed_at(self) -> datetime:
+        """When the document or its text last changed: the ``updated_at`` of its API body,
+        which shows both."""
+        return max(self.updated_at, self.text.updated_at)
 
     def stored_file(self) -> StoredFile:
         """The PDF, as the API and the admin serve it."""
