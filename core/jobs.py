@@ -23,28 +23,44 @@ Holding a transaction open for the length of the job would survive neither, so t
 - **memory**: after each run, the heap pages the job freed go back to the system, so a
   worker starts every job from the same footprint, whatever the last one needed.
 
-A new kind of job subclasses ``Job``: it names its model, statuses and fields, says how a
-status change is written and logged (the app's state module), and implements ``work``;
-``run(pk)`` does the rest. ``lectures/pipeline.py`` is the example. In outline::
+Every job's row is a ``core.models.JobRow`` (status, progress, error, attempts, claim) whose
+model declares ``states``: a ``JobStates`` table of its statuses and what a move to each
+writes. The job, the app's services and its commands all move rows by that table
+(``Job.move`` under a claim, ``move`` under a row lock), so they agree, and every change
+logs one line (``lecture=<id> from=… to=… key=value``).
 
-    class TextJob(Job):
-        model = Document
-        name = "document"
-        waiting, running, first_step, failed = ("pending",), ("extracting",), "extracting", "failed"
-        status_field, error_field = "text_status", "text_error"  # and the claim's own fields
-        stale_setting = "DOCUMENT_TEXT_STALE_SECONDS"  # and heartbeat_, attempts_setting
+A new kind of job subclasses ``Job``: it names its model and the settings prefix of its
+limits, and implements ``work``; ``run(pk)`` does the rest. ``documents/jobs.py`` is a
+short example. In outline::
 
-        def changes(self, to, **fields):  # the app's state module: what a status implies
-            return state.text_changes(to, **fields)
+    class DocumentText(JobRow):  # documents/models.py
+        document = models.OneToOneField(Document, primary_key=True, ...)
+        status = models.CharField(max_length=16, choices=TextStatus.choices, default=...)
+        page_count = models.PositiveIntegerField(null=True, blank=True)
 
-        def log(self, old, new, **details):
-            state.log_text_transition(self.pk, old, new, **details)
+        states = JobStates(
+            "document",
+            subject="document={pk} text",
+            waiting=[TextStatus.PENDING],
+            running=[TextStatus.EXTRACTING],  # a claim moves to the first
+            failed=TextStatus.FAILED,
+            resets={
+                TextStatus.PENDING: {**QUEUED, "page_count": None},
+                TextStatus.EXTRACTING: {**STARTED, "page_count": None},
+                TextStatus.COMPLETED: COMPLETED,
+                TextStatus.FAILED: {**FAILED, "page_count": None},
+            },
+        )
+
+    class TextJob(Job):  # documents/jobs.py
+        model = DocumentText
+        settings_prefix = "DOCUMENT_TEXT"  # _STALE_SECONDS, _HEARTBEAT_SECONDS, _MAX_ATTEMPTS
 
         def work(self, scratch):
-            pages = extract(self.row.file, scratch)  # may call self.report_progress(…)
-            self.move("completed", {"page_count": len(pages)})
+            pages = extract(self.pk, scratch)  # may call self.report_progress(…)
+            self.move(TextStatus.COMPLETED, {"page_count": len(pages)}, pages=len(pages))
 
-    def extract_document_text(document_id):  # the django-q2 task
+    def extract_document_text(document_id):  # the django-q2 task (documents/tasks.py)
         if TextJob.run(document_id) == Outcome.FAILED:
             raise JobFailed(f"document {document_id} failed (see its error message)")
 """
@@ -59,12 +75,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.db import (
@@ -76,6 +94,10 @@ from django.db import (
     transaction,
 )
 from django.utils import timezone
+from django.utils.functional import classproperty
+
+if TYPE_CHECKING:
+    from core.models import JobRow
 
 
 def log_status_change(
@@ -95,6 +117,70 @@ def _log_value(value: object) -> str:
         return f"{value:.2f}"
     text = str(value)
     return json.dumps(text) if (not text or any(c.isspace() or c in '"=' for c in text)) else text
+
+
+# What a move writes besides the status, by what the status means to a job; a model's
+# ``JobStates.resets`` is made of these and of its own results. A callable is called at
+# the move (the completion time). Read-only: every model's table shares them.
+UNCLAIMED: Mapping[str, Any] = MappingProxyType({"claim_token": None, "heartbeat_at": None})
+# Waiting for a worker, as new: no progress, no error, no result time, no claim.
+QUEUED: Mapping[str, Any] = MappingProxyType(
+    {"progress": 0, "error_message": "", "completed_at": None, **UNCLAIMED}
+)
+# A claim's first step (the claim writes its own token, heartbeat and attempt).
+STARTED: Mapping[str, Any] = MappingProxyType({"progress": 0, "error_message": ""})
+COMPLETED: Mapping[str, Any] = MappingProxyType(
+    {"progress": 100, "error_message": "", "completed_at": timezone.now, **UNCLAIMED}
+)
+# The error message is written by whoever fails the row; the progress shows where it stopped.
+FAILED: Mapping[str, Any] = UNCLAIMED
+
+
+@dataclass(frozen=True)
+class JobStates:
+    """A kind of job's statuses and what a move to each writes besides the status: the one
+    table its job, services and commands move its rows by. Declared on the job's model as
+    ``states`` (``core.models.JobRow``)."""
+
+    name: str  # in log lines (``lecture=<id>``) and scratch directory names
+    resets: Mapping[str, Mapping[str, Any]]  # every status: the fields a move to it writes
+    waiting: Sequence[str]  # statuses a job starts from
+    running: Sequence[str]  # statuses of a claimed row; a claim moves to the first
+    failed: str
+    logger: str = "studybuddy"
+    subject: str = "{name}={pk}"  # what a log line is about
+
+    def __post_init__(self) -> None:
+        unknown = {*self.waiting, *self.running, self.failed} - set(self.resets)
+        if unknown:
+            raise ValueError(f"{self.name}: statuses without resets: {sorted(unknown)}")
+
+    def changes(self, to: str, **fields: object) -> dict[str, Any]:
+        """The fields a move to ``to`` writes: the status, what it resets, then ``fields``."""
+        resets = {
+            name: value() if callable(value) else value for name, value in self.resets[to].items()
+        }
+        return {"status": to, **resets, **fields}
+
+    def log(self, pk: object, old: str | None, new: str, **details: object) -> None:
+        """The one line of a status change of row ``pk``, with whatever tells the story
+        (seconds, bytes, attempt, error); ``None`` details are left out."""
+        subject = self.subject.format(name=self.name, pk=pk)
+        log_status_change(logging.getLogger(self.logger), subject, old, new, **details)
+
+
+def move(
+    row: JobRow, to: str, fields: Mapping[str, object] | None = None, **details: object
+) -> None:
+    """Move a row the caller holds locked (``select_for_update``), or a new one, to status
+    ``to``: write what the status resets and ``fields``, save, and log the change with
+    ``details``. A job's own moves go through ``Job.move``, under its claim."""
+    states = row.states
+    previous = None if row._state.adding else row.status
+    for name, value in states.changes(to, **(fields or {})).items():
+        setattr(row, name, value)
+    row.save()
+    states.log(row.pk, previous, to, **details)
 
 
 class Outcome(StrEnum):
@@ -122,61 +208,51 @@ class JobFailed(Exception):
 class Job:
     """One run of a kind of job on one claimed row. Subclass it per kind of job.
 
-    A subclass sets the class attributes below and implements ``work``, ``changes`` and
-    ``log``; it may override ``failure_reason`` and ``discard``.
+    A subclass names its ``model`` (a ``JobRow`` with its ``states``) and the
+    ``settings_prefix`` of its limits, and implements ``work``; it may override
+    ``failure_reason`` and ``discard``.
     """
 
-    model: ClassVar[type[models.Model]]
-    name: ClassVar[str]  # in log lines (``lecture=…``) and scratch directory names
-    waiting: ClassVar[Collection[str]]  # statuses a job starts from
-    running: ClassVar[Collection[str]]  # statuses of a claimed row
-    first_step: ClassVar[str]  # the running status a claim moves to
-    failed: ClassVar[str]
-    # The row's fields: a model with two jobs gives each its own.
-    status_field: ClassVar[str] = "status"
-    token_field: ClassVar[str] = "claim_token"  # noqa: S105 (a field name)
-    heartbeat_field: ClassVar[str] = "heartbeat_at"
-    attempts_field: ClassVar[str] = "attempt_count"
-    error_field: ClassVar[str] = "error_message"
-    progress_field: ClassVar[str] = "progress"
+    model: ClassVar[type[JobRow]]
+    # The limits, read from settings when used (so a deployment or a test may change them):
+    # ``{prefix}_STALE_SECONDS``, how old a running row's heartbeat may get before the row
+    # may be taken over; ``{prefix}_HEARTBEAT_SECONDS``, how often the heartbeat is
+    # written; ``{prefix}_MAX_ATTEMPTS``, how many runs may start since the row was queued.
+    settings_prefix: ClassVar[str]
+    # Where scratch directories go (the setting unset: the system's temporary directory).
+    scratch_setting: ClassVar[str] = "DOWNLOAD_TEMP_DIR"
     error_max_length: ClassVar[int] = 500
     # Stored for an unexpected error: its details are for the log, not for the user.
     crash_message: ClassVar[str] = "internal error"
-    logger: ClassVar[logging.Logger] = logging.getLogger(__name__)
-    # The limits, named by the settings that hold them and read when used (so a deployment
-    # or a test may change them): how old a running row's heartbeat may get before the row
-    # may be taken over, how often the heartbeat is written, how many runs may start since
-    # the row was last queued, and where scratch directories go (unset: the system's).
-    stale_setting: ClassVar[str]
-    heartbeat_setting: ClassVar[str]
-    attempts_setting: ClassVar[str]
-    scratch_setting: ClassVar[str | None] = None
+
+    @classproperty
+    def states(cls) -> JobStates:
+        return cls.model.states
+
+    @classproperty
+    def name(cls) -> str:
+        return cls.model.states.name
+
+    @classproperty
+    def logger(cls) -> logging.Logger:
+        return logging.getLogger(cls.model.states.logger)
 
     @property
     def stale_seconds(self) -> float:
-        return getattr(settings, self.stale_setting)
+        return getattr(settings, f"{self.settings_prefix}_STALE_SECONDS")
 
     @property
     def heartbeat_seconds(self) -> float:
-        return getattr(settings, self.heartbeat_setting)
+        return getattr(settings, f"{self.settings_prefix}_HEARTBEAT_SECONDS")
 
     @property
     def max_attempts(self) -> int:
-        return getattr(settings, self.attempts_setting)
+        return getattr(settings, f"{self.settings_prefix}_MAX_ATTEMPTS")
 
     # --- What a subclass provides -------------------------------------------------------
 
     def work(self, scratch: Path) -> None:
         """The job's steps, ending with a ``move`` to its final status."""
-        raise NotImplementedError
-
-    def changes(self, to: str, **fields: object) -> dict[str, Any]:
-        """The fields a move to status ``to`` writes (the status, what it resets, and
-        ``fields``): the app's state module, so that jobs and services agree."""
-        raise NotImplementedError
-
-    def log(self, old: str | None, new: str, **details: object) -> None:
-        """The app's log line of a status change of this row."""
         raise NotImplementedError
 
     def failure_reason(self, error: Exception) -> str | None:
@@ -189,7 +265,7 @@ class Job:
     @classmethod
     def scratch_root(cls) -> str | None:
         """Where scratch directories go (``None``: the system's temporary directory)."""
-        return getattr(settings, cls.scratch_setting) if cls.scratch_setting else None
+        return getattr(settings, cls.scratch_setting, None)
 
     # --- Running ------------------------------------------------------------------------
 
@@ -221,8 +297,8 @@ class Job:
     def __init__(self, row: models.Model) -> None:
         self.row = row
         self.pk = row.pk
-        self.status: str = getattr(row, self.status_field)
-        self.token: uuid.UUID | None = getattr(row, self.token_field)
+        self.status: str = row.status
+        self.token: uuid.UUID | None = row.claim_token
         self.lost = threading.Event()
         self._progress = 0
         self._started = self._written_at = time.monotonic()
@@ -237,25 +313,25 @@ class Job:
             if row is None:
                 return None
             job = cls(row)
-            if job.status in cls.running and job._is_stale():
+            if job.status in cls.states.running and job._is_stale():
                 cls.logger.warning("%s=%s taking over from a worker that stopped", cls.name, pk)
-            elif job.status not in cls.waiting:
+            elif job.status not in cls.states.waiting:
                 # Completed, failed, or being worked on right now: a duplicate delivery.
                 return None
-            attempts = getattr(row, cls.attempts_field)
+            attempts = row.attempt_count
             if attempts >= job.max_attempts:
                 message = f"processing stopped {attempts} times without finishing"
                 job._move_locked(
-                    cls.failed, {cls.error_field: message}, attempts=attempts, error=message
+                    cls.states.failed, {"error_message": message}, attempts=attempts, error=message
                 )
                 return None
             job.token = uuid.uuid4()
             job._move_locked(
-                cls.first_step,
+                cls.states.running[0],
                 {
-                    cls.attempts_field: attempts + 1,
-                    cls.token_field: job.token,
-                    cls.heartbeat_field: timezone.now(),
+                    "attempt_count": attempts + 1,
+                    "claim_token": job.token,
+                    "heartbeat_at": timezone.now(),
                 },
                 attempt=attempts + 1,
             )
@@ -263,16 +339,16 @@ class Job:
         return job
 
     def _is_stale(self) -> bool:
-        beat = getattr(self.row, self.heartbeat_field)
+        beat = self.row.heartbeat_at
         return beat is None or beat < timezone.now() - timedelta(seconds=self.stale_seconds)
 
     def _move_locked(self, to: str, fields: Mapping[str, object], **details: object) -> None:
-        written = self.changes(to, **fields)
+        written = self.states.changes(to, **fields)
         for name, value in written.items():
             setattr(self.row, name, value)
-        # Only this job's fields: another job may own other fields of the same row.
+        # Only the job's fields: a request may be writing others of the same row (a title).
         self.row.save(update_fields=[*written, *_auto_now_fields(self.model)])
-        self.log(self.status, to, **details)
+        self.states.log(self.pk, self.status, to, **details)
         self.status = to
 
     # --- Writing under the claim --------------------------------------------------------
@@ -282,7 +358,7 @@ class Job:
         if self.lost.is_set():
             raise LostClaim
         fields = {**fields, **_auto_now_fields(self.model)}
-        mine = self.model.objects.filter(pk=self.pk, **{self.token_field: self.token})
+        mine = self.model.objects.filter(pk=self.pk, claim_token=self.token)
         try:
             updated = mine.update(**fields)
         except (OperationalError, InterfaceError):
@@ -302,12 +378,12 @@ class Job:
         """Move the row to status ``to`` (with what that implies, and ``fields``) and log it
         with the run's seconds and ``details``."""
         fields = dict(fields or {})
-        if to in self.running:
-            fields[self.heartbeat_field] = timezone.now()
-        self.update(**self.changes(to, **fields))
-        self.log(self.status, to, seconds=self.elapsed(), **details)
+        if to in self.states.running:
+            fields["heartbeat_at"] = timezone.now()
+        self.update(**self.states.changes(to, **fields))
+        self.states.log(self.pk, self.status, to, seconds=self.elapsed(), **details)
         self.status = to
-        self._progress = fields.get(self.progress_field, self._progress)
+        self._progress = fields.get("progress", self._progress)
 
     def report_progress(self, percent: int) -> None:
         """Throttled: at most one write a second, and only when the percentage moved. 100
@@ -317,7 +393,7 @@ class Job:
         percent = min(99, percent)
         now = time.monotonic()
         if percent > self._progress and now - self._written_at >= 1.0:
-            self.update(**{self.progress_field: percent, self.heartbeat_field: timezone.now()})
+            self.update(progress=percent, heartbeat_at=timezone.now())
             self._progress = percent
             self._written_at = now
 
@@ -330,7 +406,7 @@ class Job:
         with transaction.atomic():
             mine = (
                 self.model.objects.select_for_update()
-                .filter(pk=self.pk, **{self.token_field: self.token})
+                .filter(pk=self.pk, claim_token=self.token)
                 .values_list("pk", flat=True)
                 .first()
             )
@@ -344,11 +420,13 @@ class Job:
         someone else's, or gone)."""
         with suppress(LostClaim):
             self.move(
-                self.failed, {self.error_field: message[: self.error_max_length]}, error=message
+                self.states.failed,
+                {"error_message": message[: self.error_max_length]},
+                error=message,
             )
 
     def heartbeat(self) -> None:
-        self.update(**{self.heartbeat_field: timezone.now()})
+        self.update(heartbeat_at=timezone.now())
 
     def elapsed(self) -> float:
         return time.monotonic() - self._started

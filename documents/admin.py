@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -37,8 +39,8 @@ class DocumentAdmin(admin.ModelAdmin):
         "text_status",
         "created_at",
     )
-    list_select_related = ("owner", "course")
-    list_filter = ("text_status", "created_at", ("course__is_official", OfficialCourseFilter))
+    list_select_related = ("owner", "course", "text")
+    list_filter = ("text__status", "created_at", ("course__is_official", OfficialCourseFilter))
     search_fields = (
         "original_filename",
         "owner__email",
@@ -65,7 +67,7 @@ class DocumentAdmin(admin.ModelAdmin):
         "text_error",
         "text_attempt_count",
         "text_heartbeat_at",
-        "text",
+        "text_preview",
     )
     fieldsets = (
         (
@@ -94,7 +96,7 @@ class DocumentAdmin(admin.ModelAdmin):
                     "text_error",
                     "text_attempt_count",
                     "text_heartbeat_at",
-                    "text",
+                    "text_preview",
                 )
             },
         ),
@@ -130,15 +132,37 @@ class DocumentAdmin(admin.ModelAdmin):
     def file(self, document: Document) -> str:
         return file_link("admin:documents_document_file", document.pk, "Open / download (PDF)")
 
+    # The text's state, a row of its own (``document.text``).
+
+    @admin.display(description="text status", ordering="text__status")
+    def text_status(self, document: Document) -> str:
+        return document.text.get_status_display()
+
+    @admin.display(description="page count", ordering="text__page_count")
+    def page_count(self, document: Document) -> int | None:
+        return document.text.page_count
+
+    @admin.display(description="text error")
+    def text_error(self, document: Document) -> str:
+        return document.text.error_message
+
+    @admin.display(description="text attempt count")
+    def text_attempt_count(self, document: Document) -> int:
+        return document.text.attempt_count
+
+    @admin.display(description="text heartbeat at")
+    def text_heartbeat_at(self, document: Document) -> datetime | None:
+        return document.text.heartbeat_at
+
     @admin.display(description="text (first pages)")
-    def text(self, document: Document) -> str:
-        if document.text_status != TextStatus.COMPLETED:
+    def text_preview(self, document: Document) -> str:
+        if document.text.status != TextStatus.COMPLETED:
             return "—"
         pages = DocumentPage.objects.filter(document=document).order_by("number")
         shown = list(pages.values_list("number", "text")[:TEXT_PREVIEW_PAGES])
         if not shown:
             return "(no pages)"
-        more = (document.page_count or 0) - len(shown)
+        more = (document.text.page_count or 0) - len(shown)
         rows = format_html_join(
             "",
             '<p><strong>Page {}</strong></p><pre style="white-space: pre-wrap">{}</pre>',

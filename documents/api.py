@@ -33,20 +33,26 @@ class DocumentSerializer(serializers.ModelSerializer):
         source="original_filename", read_only=True, help_text="The uploaded file's name."
     )
     content_type = serializers.SerializerMethodField()
+    # The text's state is a row of its own (``document.text``), read along with the document.
     text_status = serializers.ChoiceField(
-        source="public_text_status",
+        source="text.public_status",
         choices=PUBLIC_TEXT_STATUSES,
         read_only=True,
         help_text="`pending` until the text job has run, then `completed` or `failed`.",
     )
     page_count = serializers.IntegerField(
+        source="text.page_count",
         read_only=True,
         allow_null=True,
         help_text="Pages whose text was extracted (null until `completed`).",
     )
     text_error = serializers.CharField(
+        source="text.error_message",
         read_only=True,
         help_text="Why the text failed; for a completed text, what the limits left out.",
+    )
+    updated_at = serializers.DateTimeField(
+        source="changed_at", read_only=True, help_text="When the document or its text changed."
     )
 
     class Meta:
@@ -211,7 +217,7 @@ class DocumentViewSet(ConditionalGetMixin, viewsets.GenericViewSet):
             {
                 "document_id": document.id,
                 "status": TextStatus.COMPLETED.value,
-                "page_count": document.page_count or 0,
+                "page_count": document.text.page_count or 0,
                 "pages": [{"page": number, "text": text} for number, text in pages],
             }
         )

@@ -1,10 +1,13 @@
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
-from django.db import models
+from django.db import models, transaction
 
+from core.jobs import COMPLETED, FAILED, QUEUED, STARTED, JobStates
+from core.models import JobRow
 from core.storage import StoredFile
 from courses.models import Course
 from documents.validation import FILENAME_MAX_LENGTH
@@ -14,7 +17,7 @@ PDF_CONTENT_TYPE = "application/pdf"
 
 class TextStatus(models.TextChoices):
     """Where a document's text stands. ``extracting`` is the job's claim; the API shows
-    it as ``pending`` (SPEC 12 names three states: the text is there or it is not yet)."""
+    it as ``pending`` (it names three states: the text is there, failed, or not yet)."""
 
     PENDING = "pending"
     EXTRACTING = "extracting"
@@ -36,7 +39,8 @@ class Document(models.Model):
 
     One row per (owner, course, SHA-256): the same bytes uploaded twice into one course are
     one document. Deleting a row (directly, by queryset, or by deleting its course or owner)
-    removes the stored file once the transaction commits (see ``documents.signals``).
+    removes the stored file once the transaction commits (see ``documents.signals``). Its
+    text's state is a row of its own (``document.text``), created with it.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -52,19 +56,6 @@ class Document(models.Model):
     storage_key = models.CharField(max_length=255, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The text job's state (documents/text.py) and its claim (core.jobs).
-    text_status = models.CharField(
-        max_length=16, choices=TextStatus.choices, default=TextStatus.PENDING
-    )
-    page_count = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Pages whose text was extracted; empty until then."
-    )
-    text_error = models.TextField(blank=True)
-    text_attempt_count = models.PositiveIntegerField(
-        default=0, help_text="Times a worker started the text job since it was last queued."
-    )
-    text_claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    text_heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -78,22 +69,27 @@ class Document(models.Model):
             models.CheckConstraint(
                 condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$"), name="document_sha256_hex"
             ),
-            models.CheckConstraint(
-                condition=models.Q(text_status__in=TextStatus.values),
-                name="document_text_status_valid",
-            ),
         ]
         indexes = [models.Index(fields=["owner", "-created_at"], name="document_owner_recent")]
 
     def __str__(self) -> str:
         return self.original_filename
 
+    def save(self, *args, **kwargs) -> None:
+        """A new document gets its text row (``pending``) in the same transaction, so every
+        document has one (``bulk_create`` does not come here: its caller creates them)."""
+        if not self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
+            DocumentText.objects.create(document=self)
+
     @property
-    def public_text_status(self) -> str:
-        """``text_status`` as the API shows it: ``extracting`` is still ``pending``."""
-        if self.text_status == TextStatus.EXTRACTING:
-            return TextStatus.PENDING.value
-        return self.text_status
+    def changed_at(self) -> datetime:
+        """When the document or its text last changed: the ``updated_at`` of its API body,
+        which shows both."""
+        return max(self.updated_at, self.text.updated_at)
 
     def stored_file(self) -> StoredFile:
         """The PDF, as the API and the admin serve it."""
@@ -106,11 +102,67 @@ class Document(models.Model):
         )
 
 
+class DocumentText(JobRow):
+    """Where a document's text stands (the text job's row, ``documents/jobs.py``); the text
+    itself is in ``DocumentPage`` rows. ``error_message`` says why it failed or, for a
+    completed text, what the limits left out."""
+
+    Status = TextStatus
+    # Each status of the text job and what a move to it writes (core.jobs).
+    states = JobStates(
+        "document",
+        subject="document={pk} text",
+        logger="studybuddy.documents",
+        waiting=[TextStatus.PENDING],
+        running=[TextStatus.EXTRACTING],
+        failed=TextStatus.FAILED,
+        resets={
+            TextStatus.PENDING: {**QUEUED, "page_count": None},
+            TextStatus.EXTRACTING: {**STARTED, "page_count": None},
+            TextStatus.COMPLETED: COMPLETED,
+            TextStatus.FAILED: {**FAILED, "page_count": None},
+        },
+    )
+
+    document = models.OneToOneField(
+        Document, primary_key=True, on_delete=models.CASCADE, related_name="text"
+    )
+    status = models.CharField(
+        "text status", max_length=16, choices=TextStatus.choices, default=TextStatus.PENDING
+    )
+    page_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Pages whose text was extracted; empty until then."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "document text"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="document_text_progress_at_most_100"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TextStatus.values),
+                name="document_text_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"text of {self.document_id} ({self.status})"
+
+    @property
+    def public_status(self) -> str:
+        """The status as the API shows it: ``extracting`` is still ``pending``."""
+        if self.status == TextStatus.EXTRACTING:
+            return TextStatus.PENDING.value
+        return self.status
+
+
 class DocumentPage(models.Model):
     """The text of one page of a document (pages count from 1), with its full-text vector.
 
     ``search_vector`` is written with the text, in the same statement, by
-    ``documents.text`` (``core.fulltext.vector_of``): never ``to_tsvector(text)`` of the
+    ``documents.jobs`` (``core.fulltext.vector_of``): never ``to_tsvector(text)`` of the
     column itself, which in an UPDATE would read the old text. On the embedded SQLite it
     stays empty (no full-text search there; search falls back to substring matching).
     """

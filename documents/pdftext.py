@@ -1,6 +1,6 @@
 """The child process that reads a PDF's text: ``python -I pdftext.py FILE LIMITS``.
 
-Run by ``documents.text`` (never imported by the service): a PDF is untrusted input, and a
+Run by ``documents.sandbox`` (never imported by the service): a PDF is untrusted input, and a
 compression bomb, a reference loop or ten thousand pages must cost this process, never the
 worker. So it imports nothing of the project (``-I`` keeps the project off ``sys.path``),
 bounds itself before it opens the file (CPU seconds and address space, no files written,

@@ -21,7 +21,7 @@ class DocumentTextNotReady(StateConflict):
 
 def document_list_for_user(*, user: User, course_id: uuid.UUID | None = None) -> QuerySet[Document]:
     """The user's documents, newest first; optionally those of one course."""
-    queryset = Document.objects.filter(owner=user)
+    queryset = Document.objects.filter(owner=user).select_related("text")
     if course_id is not None:
         queryset = queryset.filter(course_id=course_id)
     return queryset.order_by("-created_at", "-id")
@@ -29,7 +29,7 @@ def document_list_for_user(*, user: User, course_id: uuid.UUID | None = None) ->
 
 def document_get_for_user(*, user: User, document_id: uuid.UUID) -> Document | None:
     """The user's own document, or ``None`` (someone else's is as good as missing)."""
-    return Document.objects.filter(owner=user, pk=document_id).first()
+    return Document.objects.filter(owner=user, pk=document_id).select_related("text").first()
 
 
 def document_get_for_delete(*, user: User, document_id: uuid.UUID) -> Document | None:
@@ -41,7 +41,11 @@ def document_get_for_delete(*, user: User, document_id: uuid.UUID) -> Document |
 
 
 def document_find_duplicate(*, owner: User, course_id: uuid.UUID, sha256: str) -> Document | None:
-    return Document.objects.filter(owner=owner, course_id=course_id, sha256=sha256).first()
+    return (
+        Document.objects.filter(owner=owner, course_id=course_id, sha256=sha256)
+        .select_related("text")
+        .first()
+    )
 
 
 def document_file_keys() -> Iterator[tuple[str, str]]:
@@ -70,10 +74,11 @@ def document_upload_allowance(*, owner: User) -> int:
 def document_text_pages(*, document: Document) -> QuerySet[DocumentPage]:
     """``(number, text)`` of each page of a document whose text is completed, in order;
     ``DocumentTextNotReady`` (409) while it is pending, or when it failed."""
-    if document.text_status != TextStatus.COMPLETED:
-        if document.text_status == TextStatus.FAILED:
+    text = document.text
+    if text.status != TextStatus.COMPLETED:
+        if text.status == TextStatus.FAILED:
             raise DocumentTextNotReady(
-                f"The document's text could not be extracted: {document.text_error}"
+                f"The document's text could not be extracted: {text.error_message}"
             )
         raise DocumentTextNotReady()
     return (
@@ -91,8 +96,12 @@ def document_list_for_text(
     condition = Q(pk__in=document_ids) if document_ids else Q()
     statuses = [TextStatus.PENDING] * missing + [TextStatus.FAILED] * failed
     if statuses:
-        wanted = Q(text_status__in=statuses)
+        wanted = Q(text__status__in=statuses)
         condition = (condition | wanted) if document_ids else wanted
     elif not document_ids:
         return Document.objects.none()
-    return Document.objects.filter(condition).select_related("course").order_by("created_at", "id")
+    return (
+        Document.objects.filter(condition)
+        .select_related("course", "text")
+        .order_by("created_at", "id")
+    )

@@ -17,11 +17,11 @@ from django_q.tasks import async_task
 
 from accounts.models import User
 from core.exceptions import InvalidInput, QuotaExceeded
+from core.jobs import move
 from core.storage import CHUNK_SIZE, storage_delete_quietly, storage_save
 from courses.selectors import course_is_enrolled
-from documents.models import Document, TextStatus, document_storage_key
+from documents.models import Document, DocumentText, TextStatus, document_storage_key
 from documents.selectors import document_find_duplicate, document_quota_left
-from documents.text import log_text_transition, text_changes
 from documents.uploads import QUOTA_MESSAGE
 from documents.validation import (
     PDF_MAGIC,
@@ -107,7 +107,7 @@ def document_upload(
             User.objects.select_for_update(no_key=True).only("pk").get(pk=owner.pk)
             if size > document_quota_left(owner=owner):
                 raise QuotaExceeded(QUOTA_MESSAGE)
-            document.save(force_insert=True)
+            document.save(force_insert=True)  # and its text row, ``pending``
             _enqueue_text_on_commit(document.id)
     except IntegrityError:
         storage_delete_quietly(document.storage_key)
@@ -155,19 +155,15 @@ def document_text_requeue(*, document_id: uuid.UUID, enqueue: bool = True) -> bo
     ``enqueue=False`` only resets it, for a caller that runs the job itself.
     """
     with transaction.atomic():
-        locked = Document.objects.select_for_update().filter(pk=document_id).first()
+        locked = DocumentText.objects.select_for_update().filter(pk=document_id).first()
         if locked is None:
             return False
         stale_before = timezone.now() - timedelta(seconds=settings.DOCUMENT_TEXT_STALE_SECONDS)
-        if locked.text_status == TextStatus.EXTRACTING and (
-            locked.text_heartbeat_at and locked.text_heartbeat_at >= stale_before
+        if locked.status == TextStatus.EXTRACTING and (
+            locked.heartbeat_at and locked.heartbeat_at >= stale_before
         ):
             return False
-        previous = locked.text_status
-        for name, value in text_changes(TextStatus.PENDING, text_attempt_count=0).items():
-            setattr(locked, name, value)
-        locked.save()
-        log_text_transition(locked.id, previous, TextStatus.PENDING, reason="extract again")
+        move(locked, TextStatus.PENDING, {"attempt_count": 0}, reason="extract again")
         if enqueue:
-            _enqueue_text_on_commit(locked.id)
+            _enqueue_text_on_commit(locked.pk)
     return True

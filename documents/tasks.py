@@ -1,7 +1,7 @@
 """django-q2 tasks: ids in, a service call, nothing else."""
 
 from core.jobs import JobFailed, Outcome
-from documents.text import document_extract_text
+from documents.jobs import document_extract_text
 
 
 def extract_document_text(document_id: str) -> str:

@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from core.jobs import COMPLETED, FAILED, QUEUED, STARTED, JobStates
+from core.models import JobRow
 from core.storage import StoredFile
 from courses.models import Course
 
@@ -35,18 +37,34 @@ class LectureSource(models.TextChoices):
     UPLOAD = "upload", "Uploaded recording"
 
 
-class Lecture(models.Model):
+class Lecture(JobRow):
     """A Panopto recording of a course, downloaded once and kept as audio.
 
     Students of the same course who add the same Panopto session share one lecture: each
     is linked to it through a ``LectureLink``. The recording comes from its stream URL, or
     from a file a student uploaded (staged in storage until the job has read it); an
-    upload may come without a Panopto link, and then shares nothing.
+    upload may come without a Panopto link, and then shares nothing. The row is the audio
+    job's (``lectures/jobs.py``): its status, progress, error and claim.
     """
 
     Status = LectureStatus
     Source = LectureSource
     RUNNING = (Status.DOWNLOADING, Status.EXTRACTING)
+    # Each status of the audio job and what a move to it writes (core.jobs).
+    states = JobStates(
+        "lecture",
+        logger="studybuddy.lectures",
+        waiting=[Status.QUEUED],
+        running=RUNNING,
+        failed=Status.FAILED,
+        resets={
+            Status.QUEUED: QUEUED,
+            Status.DOWNLOADING: STARTED,
+            Status.EXTRACTING: {},
+            Status.COMPLETED: COMPLETED,
+            Status.FAILED: FAILED,
+        },
+    )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lectures")
@@ -59,18 +77,9 @@ class Lecture(models.Model):
     upload_storage_key = models.CharField(max_length=255, blank=True)
     title = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)
     duration_seconds = models.FloatField(null=True, blank=True)
     audio_size_bytes = models.BigIntegerField(null=True, blank=True)
     audio_storage_key = models.CharField(max_length=255, blank=True)
-    error_message = models.TextField(blank=True)
-    attempt_count = models.PositiveIntegerField(
-        default=0, help_text="Times a worker started this lecture since it was last queued."
-    )
-    # The running job's claim: progress and completion are written only under this token,
-    # so a job that lost its claim (lecture deleted or taken over) cannot overwrite anything.
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -83,7 +92,6 @@ class Lecture(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

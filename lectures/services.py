@@ -17,9 +17,9 @@ from django_q.tasks import async_task
 from accounts.models import User
 from accounts.selectors import user_is_api_admin
 from core.exceptions import DomainError, InvalidInput, ObjectNotFound, StateConflict
+from core.jobs import move
 from core.storage import storage_delete_on_commit, storage_delete_quietly, storage_save
 from courses.selectors import course_is_enrolled
-from lectures import state
 from lectures.fetch import BlockedSource, source_policy, validate_stream_url
 from lectures.models import Lecture, LectureLink, upload_staging_key
 from lectures.panopto import InvalidPanoptoUrl, extract_session_id
@@ -27,6 +27,7 @@ from lectures.panopto import InvalidPanoptoUrl, extract_session_id
 logger = logging.getLogger("studybuddy.lectures")
 
 TASK = "lectures.tasks.process_lecture"
+DELETED = "deleted"  # not a status: the last word of a lecture's log
 
 
 class TooManyActiveDownloads(DomainError):
@@ -168,7 +169,9 @@ def _add_lecture(
         lecture.save(update_fields=["title", "updated_at"])
     if created:
         _enqueue_on_commit(lecture)
-        state.created(lecture, session=session_id or None, source=lecture.source)
+        Lecture.states.log(
+            lecture.id, None, lecture.status, session=session_id or None, source=lecture.source
+        )
     return DownloadRequest(lecture=lecture, queued=queued)
 
 
@@ -229,7 +232,7 @@ def _requeue(lecture: Lecture, *, enqueue: bool = True, fresh_attempts: bool = T
     """Back to ``queued`` and (after commit) a job. A retry asked for by a person gets a
     fresh attempt budget; the reaper's keeps counting, so a recording that kills its worker
     every time still ends ``failed``."""
-    state.move(lecture, Lecture.Status.QUEUED, {"attempt_count": 0} if fresh_attempts else {})
+    move(lecture, Lecture.Status.QUEUED, {"attempt_count": 0} if fresh_attempts else {})
     if enqueue:
         _enqueue_on_commit(lecture)
 
@@ -264,9 +267,7 @@ def lecture_requeue_lost(*, lecture_id: uuid.UUID, queued_before: datetime) -> b
             return False
         locked.save(update_fields=["updated_at"])  # the clock restarts for the next look
         _enqueue_on_commit(locked)
-        state.log_transition(
-            locked.id, locked.status, locked.status, reason="job lost, queued again"
-        )
+        Lecture.states.log(locked.id, locked.status, locked.status, reason="job lost, queued again")
     return True
 
 
@@ -313,7 +314,7 @@ def lecture_reap_stale(*, lecture_id: uuid.UUID, stale_before: datetime, requeue
         if requeue and locked.attempt_count < settings.LECTURE_MAX_ATTEMPTS:
             _requeue(locked, fresh_attempts=False)
             return locked.status
-        state.move(
+        move(
             locked,
             Lecture.Status.FAILED,
             {"error_message": "the download stopped responding; retry it to start again"},
@@ -340,7 +341,7 @@ def lecture_remove_for_user(*, user: User, lecture: Lecture) -> None:
         if not LectureLink.objects.filter(lecture=locked).exists():
             lecture_id = locked.id  # delete() clears the primary key
             locked.delete()
-            state.deleted(lecture_id, locked.status, reason="last link removed")
+            Lecture.states.log(lecture_id, locked.status, DELETED, reason="last link removed")
 
 
 def lecture_delete_if_unlinked(*, lecture_id: uuid.UUID) -> bool:
@@ -352,7 +353,7 @@ def lecture_delete_if_unlinked(*, lecture_id: uuid.UUID) -> bool:
         if locked is None or LectureLink.objects.filter(lecture=locked).exists():
             return False
         locked.delete()
-        state.deleted(lecture_id, locked.status, reason="no links left")
+        Lecture.states.log(lecture_id, locked.status, DELETED, reason="no links left")
     return True
 
 
@@ -360,4 +361,4 @@ def lecture_delete(*, lecture: Lecture) -> None:
     """Delete the lecture, its links and (after commit) its audio."""
     lecture_id = lecture.id  # delete() clears the primary key
     lecture.delete()
-    state.deleted(lecture_id, lecture.status)
+    Lecture.states.log(lecture_id, lecture.status, DELETED)

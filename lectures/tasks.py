@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from core.jobs import JobFailed, Outcome
 from lectures import selectors, services
-from lectures.pipeline import lecture_process
+from lectures.jobs import lecture_process
 
 
 def process_lecture(lecture_id: str) -> str:

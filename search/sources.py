@@ -83,7 +83,7 @@ def _shaped(queryset: QuerySet, **columns) -> QuerySet:
 def document_pages(query: Query) -> QuerySet:
     """Pages of the caller's own documents (the page's copy of the owner), text completed."""
     pages = DocumentPage.objects.filter(
-        owner=query.user, document__text_status=TextStatus.COMPLETED
+        owner=query.user, document__text__status=TextStatus.COMPLETED
     )
     if query.course_id is not None:
         pages = pages.filter(document__course_id=query.course_id)

@@ -13,6 +13,8 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 from core.fulltext import clean_text, vector_of
+from core.jobs import COMPLETED, FAILED, QUEUED, STARTED, JobStates
+from core.models import JobRow
 
 
 class TranscriptStatus(models.TextChoices):
@@ -28,33 +30,41 @@ class TranscriptSource(models.TextChoices):
     CAPTIONS = "captions"
 
 
-class Transcript(models.Model):
-    """Where a lecture's transcription stands; its text is in ``TranscriptSegment`` rows."""
+class Transcript(JobRow):
+    """Where a lecture's transcription stands (the transcript job's row, ``jobs.py``); its
+    text is in ``TranscriptSegment`` rows."""
 
     Status = TranscriptStatus
     Source = TranscriptSource
     RUNNING = (Status.TRANSCRIBING,)
     BUSY = (Status.QUEUED, Status.TRANSCRIBING)
+    # Each status of the transcript job and what a move to it writes (core.jobs). Logged
+    # with the lecture's lines, as ``transcript=<lecture id>``.
+    states = JobStates(
+        "transcript",
+        logger="studybuddy.lectures",
+        waiting=[Status.QUEUED],
+        running=RUNNING,
+        failed=Status.FAILED,
+        resets={
+            Status.NONE: QUEUED,
+            Status.QUEUED: QUEUED,
+            Status.TRANSCRIBING: STARTED,
+            Status.COMPLETED: COMPLETED,
+            Status.FAILED: FAILED,
+        },
+    )
 
     lecture = models.OneToOneField(
         "lectures.Lecture", primary_key=True, on_delete=models.CASCADE, related_name="transcript"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NONE)
-    progress = models.PositiveSmallIntegerField(default=0)
-    error_message = models.TextField(blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.PROVIDER)
     model = models.CharField(max_length=100, blank=True, help_text="The provider's model.")
     language = models.CharField(max_length=32, blank=True)
     segment_count = models.PositiveIntegerField(default=0)
-    attempt_count = models.PositiveIntegerField(
-        default=0, help_text="Times a worker started this transcript since it was last queued."
-    )
-    # The running job's claim (core.jobs): its writes are made only under this token.
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

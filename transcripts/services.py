@@ -15,8 +15,8 @@ from django_q.tasks import async_task
 from accounts.models import User
 from accounts.selectors import user_is_api_admin
 from core.exceptions import InvalidInput, ObjectNotFound, StateConflict
+from core.jobs import move
 from lectures.models import Lecture
-from transcripts import state
 from transcripts.captions import (
     CaptionsError,
     TooManyCues,
@@ -63,7 +63,7 @@ def _locked(lecture_id: uuid.UUID) -> tuple[Lecture, Transcript | None]:
 
 def _queue(lecture: Lecture, transcript: Transcript | None, **details: object) -> Transcript:
     transcript = transcript or Transcript(lecture=lecture)
-    state.move(
+    move(
         transcript,
         Status.QUEUED,
         {"attempt_count": 0, "source": TranscriptSource.PROVIDER},
@@ -171,7 +171,7 @@ def transcript_import_captions(
         TranscriptSegment.objects.bulk_create(rows, batch_size=2000)
         TranscriptChunk.objects.filter(lecture=locked).delete()
         transcript = transcript or Transcript(lecture=locked)
-        state.move(
+        move(
             transcript,
             Status.COMPLETED,
             {
@@ -205,7 +205,7 @@ def transcript_requeue_for_command(*, lecture_id: uuid.UUID, enqueue: bool = Tru
         if current in Transcript.BUSY:
             return f"skipped, already {current}"
         transcript = transcript or Transcript(lecture=locked)
-        state.move(
+        move(
             transcript,
             Status.QUEUED,
             {"attempt_count": 0, "source": TranscriptSource.PROVIDER},
@@ -233,12 +233,12 @@ def transcript_reap_stale(*, stale_before: datetime, queued_before: datetime) ->
                 continue
             beat = transcript.heartbeat_at or transcript.updated_at
             if transcript.status in Transcript.RUNNING and beat < stale_before:
-                state.move(transcript, Status.QUEUED, reason="stale")
+                move(transcript, Status.QUEUED, reason="stale")
             elif not (transcript.status == Status.QUEUED and transcript.updated_at < queued_before):
                 continue
             else:
                 transcript.save(update_fields=["updated_at"])  # the clock restarts
-                state.log_transition(lecture_id, Status.QUEUED, Status.QUEUED, reason="job lost")
+                Transcript.states.log(lecture_id, Status.QUEUED, Status.QUEUED, reason="job lost")
             transaction.on_commit(partial(transcript_enqueue, lecture_id=str(lecture_id)))
             queued += 1
     return queued

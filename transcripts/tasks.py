@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.jobs import JobFailed, Outcome
-from transcripts.job import transcript_process
+from transcripts.jobs import transcript_process
 from transcripts.services import transcript_reap_stale
 
 
@@ -22,7 +22,7 @@ def transcribe_lecture(lecture_id: str) -> str:
 def reap_stale_transcripts() -> str:
     """The scheduled reaper: queue transcripts whose worker went silent, and those whose
     task was lost, again (as ``lectures.tasks.reap_stale_lectures`` does for the audio)."""
-    stale_before = timezone.now() - timedelta(seconds=settings.LECTURE_STALE_SECONDS)
+    stale_before = timezone.now() - timedelta(seconds=settings.TRANSCRIPTION_STALE_SECONDS)
     # Longer than the broker's own re-delivery: until then a queued job may just be waiting.
     queued_before = stale_before - timedelta(seconds=settings.Q_RETRY_SECONDS)
     queued = transcript_reap_stale(stale_before=stale_before, queued_before=queued_before)

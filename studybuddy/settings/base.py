@@ -338,7 +338,9 @@ TRANSCRIPTION_RETRY_BACKOFF_SECONDS = 2.0
 TRANSCRIPTION_RETRY_BACKOFF_CAP_SECONDS = 60.0
 # A transcript answer past this is no transcript: the request fails instead of filling memory.
 TRANSCRIPTION_MAX_ANSWER_BYTES = 4 * 1024 * 1024
-# Same rules as the audio job's claim (core.jobs).
+# The transcript job's claim (core.jobs) keeps the audio job's clock.
+TRANSCRIPTION_STALE_SECONDS = LECTURE_STALE_SECONDS
+TRANSCRIPTION_HEARTBEAT_SECONDS = LECTURE_HEARTBEAT_SECONDS
 TRANSCRIPTION_MAX_ATTEMPTS = 3
 
 # --- Task queue (django-q2) -----------------------------------------------------------
@@ -447,7 +449,7 @@ RATE_LIMIT_STORE = CACHE_URL
 
 # --- Document text and search ---------------------------------------------------------
 
-# A PDF's text is read in a child process with these bounds (documents/text.py): pages
+# A PDF's text is read in a child process with these bounds (documents/sandbox.py): pages
 # beyond the first DOCUMENT_TEXT_MAX_PAGES are left out; the CPU time and the wall-clock
 # time of the child are each bounded by the timeout, its address space by the memory bound.
 DOCUMENT_TEXT_MAX_PAGES = env_int("DOCUMENT_TEXT_MAX_PAGES", 2000, minimum=1)

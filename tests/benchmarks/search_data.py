@@ -178,7 +178,7 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
 
     from accounts.models import User
     from courses.models import Course, Enrollment
-    from documents.models import Document, TextStatus
+    from documents.models import Document, DocumentText, TextStatus
     from lectures.models import Lecture, LectureLink
     from transcripts.models import Transcript
 
@@ -204,8 +204,6 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
                 size_bytes=100_000,
                 sha256=uuid.UUID(int=document_id.int).hex * 2,
                 storage_key=f"documents/{document_id}.pdf",
-                text_status=TextStatus.COMPLETED,
-                page_count=PAGES_PER_DOCUMENT,
             )
             for number, document_id in enumerate(ids)
         ]
@@ -229,6 +227,18 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
                 Transcript(lecture_id=lecture_id, status=Transcript.Status.COMPLETED, progress=100)
             )
     Document.objects.bulk_create(documents, batch_size=2000)
+    DocumentText.objects.bulk_create(
+        (
+            DocumentText(
+                document_id=document.id,
+                status=TextStatus.COMPLETED,
+                progress=100,
+                page_count=PAGES_PER_DOCUMENT,
+            )
+            for document in documents
+        ),
+        batch_size=2000,
+    )
     Lecture.objects.bulk_create(lectures, batch_size=2000)
     LectureLink.objects.bulk_create(links, batch_size=2000)
     Transcript.objects.bulk_create(transcripts, batch_size=2000)
@@ -261,6 +271,7 @@ def load(cache_dir: Path, config: str) -> dict[str, object]:
         )
         for table in (
             "documents_document",
+            "documents_documenttext",
             "documents_documentpage",
             "lectures_lecture",
             "lectures_lecturelink",

@@ -14,15 +14,15 @@ from datetime import timedelta
 from multiprocessing import Value
 from pathlib import Path
 from queue import SimpleQueue
-from typing import Any
 
 import pytest
+from django.apps import apps
 from django.utils import timezone
 from django_q.worker import worker
 
 from core import jobs
 from core.jobs import Job, JobFailed, LostClaim, Outcome
-from lectures import state
+from core.models import JobRow
 from lectures.models import Lecture
 from tests.lectures.factories import LectureFactory
 
@@ -40,10 +40,6 @@ class ProbeJob(Job):
 
     model = Lecture
     name = "probe"
-    waiting = (Status.QUEUED,)
-    running = Lecture.RUNNING
-    first_step = Status.DOWNLOADING
-    failed = Status.FAILED
     crash_message = "internal error in the probe"
     stale_seconds = 60
     heartbeat_seconds = 0.05
@@ -56,12 +52,6 @@ class ProbeJob(Job):
     @classmethod
     def scratch_root(cls) -> str | None:
         return cls.root
-
-    def changes(self, to: str, **fields: object) -> dict[str, Any]:
-        return state.changes(to, **fields)
-
-    def log(self, old: str | None, new: str, **details: object) -> None:
-        state.log_transition(self.pk, old, new, **details)
 
     def work(self, scratch: Path) -> None:
         type(self).steps(self, scratch)
@@ -93,6 +83,52 @@ def stale_heartbeat() -> object:
 
 def complete(job: ProbeJob, scratch: Path) -> None:
     job.move(Status.COMPLETED, {"audio_storage_key": "audio/probe.m4a"})
+
+
+# --- The table of statuses -------------------------------------------------------------
+
+
+def job_models() -> list[type[JobRow]]:
+    return [model for model in apps.get_models() if issubclass(model, JobRow)]
+
+
+def test_every_job_model_declares_what_each_of_its_statuses_resets():
+    assert {model.__name__ for model in job_models()} >= {"Lecture", "Transcript", "DocumentText"}
+    for model in job_models():
+        statuses = {value for value, _label in model._meta.get_field("status").choices}
+        assert set(model.states.resets) == statuses, model.__name__
+
+
+def test_a_move_writes_what_the_status_resets_saves_and_logs_one_line(caplog):
+    lecture = LectureFactory(
+        status=Status.FAILED,
+        progress=40,
+        error_message="source is not a video",
+        attempt_count=2,
+        claim_token=uuid.uuid4(),
+        heartbeat_at=timezone.now(),
+    )
+
+    with caplog.at_level(logging.INFO, logger="studybuddy.lectures"):
+        jobs.move(lecture, Status.QUEUED, {"attempt_count": 0}, reason="retry requested")
+
+    lecture.refresh_from_db()
+    assert (lecture.status, lecture.progress, lecture.error_message) == ("queued", 0, "")
+    assert (lecture.attempt_count, lecture.claim_token, lecture.heartbeat_at) == (0, None, None)
+    assert [record.getMessage() for record in caplog.records] == [
+        f'lecture={lecture.pk} from=failed to=queued reason="retry requested"'
+    ]
+
+
+def test_a_completion_is_stamped_at_the_move():
+    lecture = LectureFactory(status=Status.EXTRACTING)
+    before = timezone.now()
+
+    jobs.move(lecture, Status.COMPLETED)
+
+    lecture.refresh_from_db()
+    assert (lecture.status, lecture.progress) == ("completed", 100)
+    assert lecture.completed_at >= before
 
 
 # --- Claiming --------------------------------------------------------------------------

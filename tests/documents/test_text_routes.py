@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from documents.models import Document, TextStatus
+from documents.models import DocumentText, TextStatus
 from tests.documents import pdfs
 from tests.text.helpers import extracted, stored_document
 
@@ -56,7 +56,7 @@ def test_the_document_body_tells_the_text_status(alice_client, alice, course):
 @pytest.mark.parametrize("status", [TextStatus.PENDING, TextStatus.EXTRACTING])
 def test_text_not_extracted_yet_is_409_text_not_ready(alice_client, alice, course, status):
     document = stored_document(alice, pdfs.text_pdf("later"), course=course)
-    Document.objects.filter(pk=document.pk).update(text_status=status)
+    DocumentText.objects.filter(pk=document.pk).update(status=status)
 
     response = alice_client.get(text_url(document))
 

@@ -30,11 +30,11 @@ def document_body(document: Document) -> dict:
         "filename": document.original_filename,
         "size_bytes": document.size_bytes,
         "content_type": "application/pdf",
-        "text_status": document.public_text_status,
-        "page_count": document.page_count,
-        "text_error": document.text_error,
+        "text_status": document.text.public_status,
+        "page_count": document.text.page_count,
+        "text_error": document.text.error_message,
         "created_at": document.created_at.isoformat().replace("+00:00", "Z"),
-        "updated_at": document.updated_at.isoformat().replace("+00:00", "Z"),
+        "updated_at": document.changed_at.isoformat().replace("+00:00", "Z"),
     }
 
 

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.e2e
 
 
 def settled(document_id: str) -> Document | None:
-    document = Document.objects.get(pk=document_id)
-    return document if document.text_status in ("completed", "failed") else None
+    document = Document.objects.select_related("text").get(pk=document_id)
+    return document if document.text.status in ("completed", "failed") else None
 
 
 def test_uploads_get_their_text_and_hostile_ones_do_not_stop_the_worker(
@@ -44,7 +44,7 @@ def test_uploads_get_their_text_and_hostile_ones_do_not_stop_the_worker(
         for name, document_id in ids.items()
     }
 
-    assert {name: (d.text_status, d.text_error) for name, d in ended.items()} == {
+    assert {name: (d.text.status, d.text.error_message) for name, d in ended.items()} == {
         "bomb.pdf": ("completed", ""),
         "loop.pdf": ("failed", "the PDF is malformed or damaged"),
         "locked.pdf": ("failed", "the PDF is encrypted"),

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_q.models import Task
 
 from courses.models import Enrollment
+from lectures.jobs import lecture_process
 from lectures.models import Lecture, LectureLink
-from lectures.pipeline import lecture_process
 from tests.concurrency import run_concurrently
 from tests.e2e.conftest import wait_for
 from tests.factories import CourseFactory, UserFactory

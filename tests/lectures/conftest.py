@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lectures import pipeline
+from lectures import jobs
 from lectures.fetch import SourcePolicy
 
 
@@ -37,12 +37,12 @@ def scratch(tmp_path: Path) -> Path:
 def scratch_seen(monkeypatch):
     """What the job's scratch directory held once the audio was extracted."""
     seen: list[list[str]] = []
-    real = pipeline.extract_audio
+    real = jobs.extract_audio
 
     def spy(source, dest, progress=None):
         result = real(source, dest, progress)
         seen.append(sorted(p.name for p in Path(dest).parent.iterdir()))
         return result
 
-    monkeypatch.setattr(pipeline, "extract_audio", spy)
+    monkeypatch.setattr(jobs, "extract_audio", spy)
     return seen

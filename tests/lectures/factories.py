@@ -2,8 +2,8 @@ import threading
 
 import factory
 
+from lectures.jobs import lecture_process
 from lectures.models import Lecture, LectureLink
-from lectures.pipeline import lecture_process
 from tests.factories import CourseFactory, UserFactory
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from lectures.fetch import BlockedSource, DownloadTooSlow, SourcePolicy, UnsupportedSource
+from lectures.jobs import lecture_process
 from lectures.models import Lecture
-from lectures.pipeline import lecture_process
 from tests.lectures.downloads import read_recording
 from tests.lectures.factories import LectureFactory
 from tests.lectures.media_server import MediaServer, drip, ranged, redirect

@@ -12,8 +12,8 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
+from lectures.jobs import lecture_process
 from lectures.models import Lecture
-from lectures.pipeline import lecture_process
 from tests.lectures.factories import LectureFactory
 from tests.lectures.media import audio_codec_name, audio_packet_payloads, first_audio_pts_seconds
 from tests.lectures.media_server import always, drop_first, fail_first, serve

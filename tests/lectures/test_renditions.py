@@ -169,7 +169,7 @@ def test_variants_without_codecs_are_probed_and_one_without_audio_is_passed_over
 
 
 def test_the_job_completes_from_the_smallest_rendition(server, db, lecture_settings):
-    from lectures.pipeline import lecture_process
+    from lectures.jobs import lecture_process
     from tests.lectures.factories import LectureFactory
 
     lecture = LectureFactory(stream_url=server.file_url("same-audio.m3u8"))

@@ -10,8 +10,8 @@ from django.core.files.storage import default_storage
 from django_q.models import OrmQ
 
 from core.storage import storage_walk
+from lectures.jobs import lecture_process
 from lectures.models import Lecture, LectureLink
-from lectures.pipeline import lecture_process
 from tests.documents.helpers import BOUNDARY, multipart
 from tests.factories import CourseFactory, EnrollmentFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
@@ -410,7 +410,7 @@ def test_an_upload_whose_job_crashes_still_loses_its_staged_file(
     def crash(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("lectures.pipeline.extract_audio", crash)
+    monkeypatch.setattr("lectures.jobs.extract_audio", crash)
 
     with pytest.raises(RuntimeError):
         run_job(lecture_id)

@@ -87,7 +87,7 @@ from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from accounts.models import User
 from courses.models import Course
-from documents.models import Document, DocumentPage
+from documents.models import Document, DocumentPage, DocumentText
 from search.selectors import search_material
 alice = User.objects.create(username="alice", clerk_id="user_alice")
 bob = User.objects.create(username="bob", clerk_id="user_bob")
@@ -96,8 +96,8 @@ for owner in (alice, bob):
     doc = Document.objects.create(
         owner=owner, course=course, original_filename=owner.username + ".pdf", size_bytes=1,
         sha256="0" * 64, storage_key="documents/" + owner.username + ".pdf",
-        text_status="completed", page_count=1,
     )
+    DocumentText.objects.filter(document=doc).update(status="completed", page_count=1)
     DocumentPage.objects.create(
         document=doc, owner=owner, number=1, text="Sorting <b>arrays</b> fast"
     )

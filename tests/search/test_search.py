@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from documents.models import Document, DocumentPage, TextStatus
+from documents.models import Document, DocumentPage, DocumentText, TextStatus
 from tests.documents import pdfs
 from tests.factories import CourseFactory, EnrollmentFactory
 from tests.text.helpers import extracted, stored_document
@@ -200,7 +200,7 @@ def test_a_document_whose_text_is_not_completed_is_not_searched(alice_client, al
     DocumentPage.objects.create(document=document, owner=alice, number=1, text="pending words")
 
     assert search(alice_client, "pending")["count"] == 0
-    Document.objects.filter(pk=document.pk).update(text_status=TextStatus.FAILED)
+    DocumentText.objects.filter(pk=document.pk).update(status=TextStatus.FAILED)
     assert search(alice_client, "pending")["count"] == 0
 
 

@@ -16,8 +16,8 @@ import pytest
 from django_q.models import OrmQ
 
 from lectures import fetch
+from lectures.jobs import lecture_process
 from lectures.models import Lecture, LectureLink
-from lectures.pipeline import lecture_process
 from tests.factories import EnrollmentFactory
 from tests.lectures.factories import LectureFactory
 from tests.lectures.media_server import redirect, serve

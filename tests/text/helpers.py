@@ -6,8 +6,8 @@ import hashlib
 import io
 
 from core.storage import storage_save
+from documents.jobs import document_extract_text
 from documents.models import Document, document_storage_key
-from documents.text import document_extract_text
 from tests.factories import CourseFactory, EnrollmentFactory
 
 

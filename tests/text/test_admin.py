@@ -24,7 +24,7 @@ def test_the_list_shows_text_status_and_page_count_and_filters_on_status(staff_c
     extracted(alice, pdfs.encrypted(), filename="locked.pdf")
 
     page = staff_client.get(DOCUMENTS).content.decode()
-    failed_only = staff_client.get(DOCUMENTS, {"text_status__exact": "failed"}).content.decode()
+    failed_only = staff_client.get(DOCUMENTS, {"text__status__exact": "failed"}).content.decode()
 
     assert "done.pdf" in page and "locked.pdf" in page
     assert 'class="field-page_count">3<' in page
@@ -69,4 +69,4 @@ def test_extract_text_again_queues_the_selected_documents(
         str(failed.pk),
         str(completed.pk),
     }
-    assert set(Document.objects.values_list("text_status", flat=True)) == {TextStatus.PENDING}
+    assert set(Document.objects.values_list("text__status", flat=True)) == {TextStatus.PENDING}

@@ -40,9 +40,9 @@ def test_missing_with_wait_extracts_the_pending_ones_here(three):
     assert f"[1/1] {pending.id}" in out and "'pending.pdf': completed, 1 pages" in out
     assert out.rstrip().endswith("1 document(s): 1 completed, 0 failed, 0 skipped")
     pending.refresh_from_db()
-    assert pending.text_status == TextStatus.COMPLETED
+    assert pending.text.status == TextStatus.COMPLETED
     failed.refresh_from_db()
-    assert failed.text_status == TextStatus.FAILED
+    assert failed.text.status == TextStatus.FAILED
 
 
 def test_failed_queues_the_failed_ones(three, django_capture_on_commit_callbacks):
@@ -54,7 +54,7 @@ def test_failed_queues_the_failed_ones(three, django_capture_on_commit_callbacks
     assert "'failed.pdf': queued" in out
     assert [job.task["args"][0] for job in OrmQ.objects.all()] == [str(failed.id)]
     failed.refresh_from_db()
-    assert (failed.text_status, failed.text_error) == (TextStatus.PENDING, "")
+    assert (failed.text.status, failed.text.error_message) == (TextStatus.PENDING, "")
 
 
 def test_a_named_document_is_extracted_again_whatever_its_state(three):
@@ -74,14 +74,15 @@ def test_wait_exits_non_zero_when_a_document_fails(three):
 
 
 def test_dry_run_lists_and_changes_nothing(three):
-    before = list(Document.objects.order_by("pk").values_list("text_status", "updated_at"))
+    texts = Document.objects.order_by("pk").values_list("text__status", "text__updated_at")
+    before = list(texts)
 
     out = run("--missing", "--failed", "--dry-run")
 
     assert "[1/2]" in out and "[2/2]" in out
     assert "would extract (text pending)" in out and "would extract (text failed)" in out
     assert "dry run: nothing changed" in out
-    assert list(Document.objects.order_by("pk").values_list("text_status", "updated_at")) == before
+    assert list(texts.all()) == before
     assert OrmQ.objects.count() == 0
 
 

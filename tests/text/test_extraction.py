@@ -13,8 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from documents import text as text_module
-from documents.text import Limits, TextExtractionError, extract_pdf_text
+from documents import sandbox
+from documents.sandbox import Limits, TextExtractionError, extract_pdf_text
 from tests.documents import pdfs
 
 LIMITS = Limits(
@@ -170,7 +170,7 @@ def fake_child(tmp_path: Path, monkeypatch, source: str) -> None:
     """Run ``source`` as the child instead of the real reader."""
     script = tmp_path / "child.py"
     script.write_text(source)
-    monkeypatch.setattr(text_module, "CHILD", script)
+    monkeypatch.setattr(sandbox, "CHILD", script)
 
 
 def short(**changes) -> Limits:
@@ -194,7 +194,7 @@ def test_a_child_that_spins_is_stopped_by_its_cpu_limit(tmp_path, monkeypatch):
     # limit is what stops it.
     source = (
         "import sys\n"
-        f"sys.path.insert(0, {str(Path(text_module.__file__).parent)!r})\n"
+        f"sys.path.insert(0, {str(Path(sandbox.__file__).parent)!r})\n"
         "import pdftext\n"
         "pdftext._limit_self(1, 512 * 1024 * 1024)\n"
         "while True:\n    pass\n"
@@ -214,7 +214,7 @@ def test_a_child_over_its_memory_bound_fails_with_a_short_message(tmp_path, monk
     # 1 GiB at once under a 128 MiB address-space bound.
     source = (
         "import sys\n"
-        f"sys.path.insert(0, {str(Path(text_module.__file__).parent)!r})\n"
+        f"sys.path.insert(0, {str(Path(sandbox.__file__).parent)!r})\n"
         "import pdftext\n"
         "def greedy(*args):\n    return bytearray(1024 ** 3)\n"
         "pdftext.extract = greedy\n"

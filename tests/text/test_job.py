@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from core.jobs import JobFailed, Outcome
 from core.storage import storage_delete, storage_save
-from documents import text as text_module
-from documents.models import Document, DocumentPage, TextStatus
+from documents import sandbox
+from documents.jobs import document_extract_text
+from documents.models import Document, DocumentPage, DocumentText, TextStatus
 from documents.services import document_delete, document_text_requeue
 from documents.tasks import extract_document_text
-from documents.text import document_extract_text
 from tests.documents import pdfs
 from tests.documents.helpers import upload
 from tests.factories import CourseFactory, EnrollmentFactory
@@ -72,10 +72,10 @@ def test_a_duplicate_upload_queues_nothing_and_answers_the_existing_text(
 def test_the_job_stores_every_page_and_completes(alice):
     document = extracted(alice, pdfs.text_pdf("Vectors and arrays", None, "Größe café"))
 
-    assert document.text_status == TextStatus.COMPLETED
-    assert (document.page_count, document.text_error) == (3, "")
+    assert document.text.status == TextStatus.COMPLETED
+    assert (document.text.page_count, document.text.error_message) == (3, "")
     assert pages_of(document) == [(1, "Vectors and arrays"), (2, ""), (3, "Größe café")]
-    assert document.text_claim_token is None and document.text_attempt_count == 1
+    assert document.text.claim_token is None and document.text.attempt_count == 1
     vectors = list(document.pages.order_by("number").values_list("search_vector", flat=True))
     assert "'array'" in vectors[0] and vectors[1] == "" and "'café'" in vectors[2]
 
@@ -101,11 +101,11 @@ def test_the_task_answers_completed_and_raises_for_a_failure(alice):
 def test_an_unreadable_pdf_ends_failed_with_a_short_message_and_no_pages(alice, pdf, message):
     document = extracted(alice, pdf)
 
-    assert document.text_status == TextStatus.FAILED
-    assert document.text_error == message
-    assert document.page_count is None
+    assert document.text.status == TextStatus.FAILED
+    assert document.text.error_message == message
+    assert document.text.page_count is None
     assert pages_of(document) == []
-    assert document.text_claim_token is None
+    assert document.text.claim_token is None
 
 
 def test_thousands_of_pages_complete_with_the_first_max_pages_and_say_so(alice, settings):
@@ -113,9 +113,9 @@ def test_thousands_of_pages_complete_with_the_first_max_pages_and_say_so(alice, 
 
     document = extracted(alice, pdfs.empty_pages(10_000))
 
-    assert document.text_status == TextStatus.COMPLETED
-    assert document.page_count == 300
-    assert document.text_error == (
+    assert document.text.status == TextStatus.COMPLETED
+    assert document.text.page_count == 300
+    assert document.text.error_message == (
         "the document has 10000 pages; the text of the first 300 was extracted"
     )
     assert document.pages.count() == 300
@@ -127,7 +127,10 @@ def test_a_missing_stored_file_ends_failed(alice):
 
     assert document_extract_text(document_id=document.id) == Outcome.FAILED
     document.refresh_from_db()
-    assert (document.text_status, document.text_error) == ("failed", "the stored PDF is missing")
+    assert (document.text.status, document.text.error_message) == (
+        "failed",
+        "the stored PDF is missing",
+    )
 
 
 def test_a_second_delivery_of_a_completed_job_does_nothing(alice):
@@ -147,11 +150,11 @@ def test_a_failure_after_some_pages_leaves_no_pages(alice, monkeypatch, tmp_path
         "    print(json.dumps({'page': n, 'text': 'partial'}))\n"
         "raise SystemExit(1)\n"
     )
-    monkeypatch.setattr(text_module, "CHILD", script)
+    monkeypatch.setattr(sandbox, "CHILD", script)
 
     document = extracted(alice, pdfs.text_pdf("anything"))
 
-    assert document.text_status == TextStatus.FAILED
+    assert document.text.status == TextStatus.FAILED
     assert pages_of(document) == []  # two batches had been stored, then removed
 
 
@@ -178,7 +181,7 @@ def test_a_requeue_resets_the_text_to_pending_with_a_fresh_attempt_budget(alice)
     assert document_text_requeue(document_id=document.id, enqueue=False)
 
     document.refresh_from_db()
-    assert (document.text_status, document.text_error, document.text_attempt_count) == (
+    assert (document.text.status, document.text.error_message, document.text.attempt_count) == (
         "pending",
         "",
         0,
@@ -187,8 +190,8 @@ def test_a_requeue_resets_the_text_to_pending_with_a_fresh_attempt_budget(alice)
 
 def test_a_requeue_leaves_a_job_that_is_running_alone(alice):
     document = stored_document(alice, pdfs.text_pdf("busy"))
-    Document.objects.filter(pk=document.pk).update(
-        text_status=TextStatus.EXTRACTING, text_heartbeat_at=timezone.now()
+    DocumentText.objects.filter(pk=document.pk).update(
+        status=TextStatus.EXTRACTING, heartbeat_at=timezone.now()
     )
 
     assert not document_text_requeue(document_id=document.id)

@@ -16,8 +16,8 @@ from tests.documents.helpers import s3_storage_config
 from tests.transcripts.helpers import lecture_with_audio, queued_transcript
 from tests.transcripts.provider_stub import API_KEY, Fault
 from tests.transcripts.speech import seconds_in, sentences, write_speech
-from transcripts import chunking, job
-from transcripts.job import transcript_process
+from transcripts import chunking, jobs
+from transcripts.jobs import transcript_process
 from transcripts.models import Transcript, TranscriptChunk, TranscriptSegment
 from transcripts.services import transcript_request
 
@@ -397,7 +397,7 @@ def test_a_provider_refusing_the_upload_size_fails_at_once(speech, provider_stub
 
 
 def test_without_libopus_chunks_are_low_rate_aac(speech, provider_stub, monkeypatch):
-    monkeypatch.setattr(job, "speech_format", lambda: chunking.AAC)
+    monkeypatch.setattr(jobs, "speech_format", lambda: chunking.AAC)
     lecture = lecture_with_audio(speech)
 
     transcript = run(lecture)

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import OrmQ
 
+from lectures.jobs import lecture_process
 from lectures.models import Lecture
-from lectures.pipeline import lecture_process
 from tests.lectures.factories import LectureFactory
 from tests.transcripts.helpers import completed_transcript, lecture_with_audio
 from tests.transcripts.provider_stub import Fault

@@ -8,7 +8,7 @@ import pytest
 
 from tests.transcripts.helpers import lecture_with_audio, queued_transcript
 from tests.transcripts.provider_stub import API_KEY, Fault
-from transcripts.job import transcript_process
+from transcripts.jobs import transcript_process
 from transcripts.models import Transcript
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("transcription_settings")]

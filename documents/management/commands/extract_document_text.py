@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.commands import batch_summary, uuid_argument
 from documents import selectors, services
+from documents.jobs import document_extract_text
 from documents.models import TextStatus
-from documents.text import document_extract_text
 
 
 class Command(BaseCommand):
@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 f"{document.original_filename!r}"
             )
             if dry_run:
-                self.stdout.write(f"{line}: would extract (text {document.public_text_status})")
+                self.stdout.write(f"{line}: would extract (text {document.text.public_status})")
                 continue
             if not services.document_text_requeue(document_id=document.id, enqueue=not wait):
                 counts["skipped"] += 1
@@ -68,13 +68,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"{line}: queued")
                 continue
             document_extract_text(document_id=document.id)
-            document.refresh_from_db()
-            if document.text_status == TextStatus.COMPLETED:
+            text = document.text
+            text.refresh_from_db()
+            if text.status == TextStatus.COMPLETED:
                 counts["completed"] += 1
-                self.stdout.write(f"{line}: completed, {document.page_count} pages")
+                self.stdout.write(f"{line}: completed, {text.page_count} pages")
             else:
                 counts["failed"] += 1
-                self.stdout.write(f"{line}: {document.text_status} ({document.text_error})")
+                self.stdout.write(f"{line}: {text.status} ({text.error_message})")
         self.stdout.write(
             batch_summary(
                 total, counts, things="document(s)", would="extracted", dry_run=dry_run, wait=wait

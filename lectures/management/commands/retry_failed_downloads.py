@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.commands import batch_summary, date_argument, uuid_argument
 from lectures import selectors, services
+from lectures.jobs import lecture_process
 from lectures.models import Lecture
-from lectures.pipeline import lecture_process
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.commands import batch_summary, uuid_argument
 from transcripts import selectors, services
-from transcripts.job import transcript_process
+from transcripts.jobs import transcript_process
 from transcripts.models import Transcript, TranscriptStatus
 
 

@@ -2,7 +2,7 @@
 
 ``queued → transcribing → completed``, or ``failed`` with a short message; the lecture and
 its audio are never touched. Claims, heartbeats, take-over and attempts are
-``core.jobs``'; status changes are ``transcripts.state``'s.
+``core.jobs``'; what each status resets is the transcript's table (``Transcript.states``).
 
 The job's thread encodes the chunks one after the other while ``TRANSCRIPTION_CONCURRENCY``
 threads send them; each answer is stored (``TranscriptChunk``) as it arrives, under the
@@ -13,12 +13,10 @@ segments are written in one transaction with the move to ``completed``.
 from __future__ import annotations
 
 import errno
-import logging
 import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -26,7 +24,6 @@ from django.conf import settings
 from core.jobs import Job, LostClaim, Outcome
 from core.storage import StorageUnavailable, StoredChunks
 from lectures.models import Lecture
-from transcripts import state
 from transcripts.chunking import (
     Chunk,
     ChunkEncodingError,
@@ -90,24 +87,8 @@ class TranscriptJob(Job):
     """The transcript job, on the lecture's ``Transcript`` row."""
 
     model = Transcript
-    name = "transcript"
-    waiting = (Status.QUEUED,)
-    running = Transcript.RUNNING
-    first_step = Status.TRANSCRIBING
-    failed = Status.FAILED
+    settings_prefix = "TRANSCRIPTION"
     crash_message = "internal error while transcribing"
-    logger = logging.getLogger("studybuddy.lectures")
-
-    stale_setting = "LECTURE_STALE_SECONDS"
-    heartbeat_setting = "LECTURE_HEARTBEAT_SECONDS"
-    attempts_setting = "TRANSCRIPTION_MAX_ATTEMPTS"
-    scratch_setting = "DOWNLOAD_TEMP_DIR"
-
-    def changes(self, to: str, **fields: object) -> dict[str, Any]:
-        return state.changes(to, **fields)
-
-    def log(self, old: str | None, new: str, **details: object) -> None:
-        state.log_transition(self.pk, old, new, **details)
 
     def failure_reason(self, error: Exception) -> str | None:
         if isinstance(error, TranscriptionError | ProviderError | ChunkEncodingError):

@@ -1,19 +1,18 @@
 """The lecture's audio job: fetch the recording, extract its audio, store it.
 
 ``queued → downloading → extracting → completed``, or ``failed`` with a short message.
-Claims, heartbeats, take-over, attempts and failures are ``core.jobs``'; status changes
-are ``lectures.state``'s; this module is the job's steps. The recording comes from the
-lecture's source (``lectures.fetch.sources``): its stream URL, downloaded, or an uploaded
-file staged in storage, which is deleted once the job has ended for good.
+Claims, heartbeats, take-over, attempts and failures are ``core.jobs``'; what each status
+resets is the lecture's table (``Lecture.states``); this module is the job's steps. The
+recording comes from the lecture's source (``lectures.fetch.sources``): its stream URL,
+downloaded, or an uploaded file staged in storage, which is deleted once the job has ended
+for good.
 """
 
 from __future__ import annotations
 
 import errno
-import logging
 import uuid
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 
@@ -25,7 +24,6 @@ from core.storage import (
     storage_exists,
     storage_save_local_file,
 )
-from lectures import state
 from lectures.audio import AudioExtractionError, extract_audio
 from lectures.fetch import RecordingSource, SourceError, StagedUpload, StreamURL
 from lectures.models import Lecture, audio_storage_key
@@ -80,29 +78,13 @@ def release_finished_upload(*, lecture_id: uuid.UUID) -> bool:
 
 
 class AudioJob(Job):
-    """The lecture's audio job on the lecture's own status, claim and progress fields."""
+    """The lecture's audio job, on the lecture row itself."""
 
     model = Lecture
-    name = "lecture"
-    waiting = (Status.QUEUED,)
-    running = Lecture.RUNNING
-    first_step = Status.DOWNLOADING
-    failed = Status.FAILED
+    settings_prefix = "LECTURE"
     crash_message = "internal error while processing the recording"
-    logger = logging.getLogger("studybuddy.lectures")
 
     stored_key = ""  # set once the audio may be in storage, for ``discard``
-
-    stale_setting = "LECTURE_STALE_SECONDS"
-    heartbeat_setting = "LECTURE_HEARTBEAT_SECONDS"
-    attempts_setting = "LECTURE_MAX_ATTEMPTS"
-    scratch_setting = "DOWNLOAD_TEMP_DIR"
-
-    def changes(self, to: str, **fields: object) -> dict[str, Any]:
-        return state.changes(to, **fields)
-
-    def log(self, old: str | None, new: str, **details: object) -> None:
-        state.log_transition(self.pk, old, new, **details)
 
     def work(self, scratch: Path) -> None:
         source = recording_source(self.row)
