@@ -18,17 +18,26 @@ T = TypeVar("T")
 POLL_SECONDS = 0.01
 
 
-def wait_until(predicate: Callable[[], T], *, timeout: float = 10.0, message: str) -> T:
-    """Poll ``predicate`` until it returns something truthy, and return that; fail the test
-    with ``message`` if it has not after ``timeout`` seconds."""
+def poll_until(predicate: Callable[[], T], *, timeout: float) -> T | None:
+    """Poll ``predicate`` until it returns something truthy, and return that; ``None``
+    after ``timeout`` seconds. For a stub's thread, where failing the test is not its call."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            pytest.fail(f"{message} (waited {timeout:g} s)")
+            return None
         time.sleep(POLL_SECONDS)
+
+
+def wait_until(predicate: Callable[[], T], *, timeout: float = 10.0, message: str) -> T:
+    """Poll ``predicate`` until it returns something truthy, and return that; fail the test
+    with ``message`` if it has not after ``timeout`` seconds."""
+    value = poll_until(predicate, timeout=timeout)
+    if not value:
+        pytest.fail(f"{message} (waited {timeout:g} s)")
+    return value
 
 
 def finishes(call: Callable[[], T], *, timeout: float = 60.0, message: str) -> T:

@@ -16,6 +16,7 @@ from tests.documents.helpers import s3_storage_config
 from tests.transcripts.helpers import lecture_with_audio, queued_transcript
 from tests.transcripts.provider_stub import API_KEY, Fault
 from tests.transcripts.speech import seconds_in, sentences, write_speech
+from tests.waiting import poll_until
 from transcripts import chunking, job
 from transcripts.job import transcript_process
 from transcripts.models import Transcript, TranscriptChunk, TranscriptSegment
@@ -151,8 +152,12 @@ def test_answers_with_missing_fields_are_accepted(speech, provider_stub):
 
 
 def test_no_more_than_the_concurrency_is_in_flight(speech, provider_stub, settings):
-    provider_stub.delay = 0.3
     settings.TRANSCRIPTION_CONCURRENCY = 2
+    # Each answer waits for another request to arrive while chunks are left to send: the
+    # job has every chance to send more than two at once, however slowly it encodes them.
+    provider_stub.hold = lambda: poll_until(
+        lambda: provider_stub.in_flight >= 2 or provider_stub.requests >= CHUNKS, timeout=30
+    )
 
     run(lecture_with_audio(speech))
 
@@ -212,13 +217,15 @@ def test_a_429_is_retried_after_its_retry_after(speech, provider_stub, caplog):
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault(500), Fault(503), Fault(drop=True), Fault(stall=1.5)],
+    [Fault(500), Fault(503), Fault(drop=True), Fault(stall=60)],
     ids=["500", "503", "dropped connection", "timeout"],
 )
 def test_a_transient_failure_is_retried_and_the_transcript_completes(
     speech, provider_stub, settings, fault
 ):
-    settings.TRANSCRIPTION_TIMEOUT_SECONDS = 1
+    if fault.stall:
+        # Long enough for every answer but the stalled one (the stub decodes each chunk).
+        settings.TRANSCRIPTION_TIMEOUT_SECONDS = 3
     provider_stub.faults = [fault]
     lecture = lecture_with_audio(speech)
 

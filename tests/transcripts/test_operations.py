@@ -115,6 +115,9 @@ def test_without_a_backend_the_audio_job_queues_no_transcript(media_server, sett
 # --- The scheduled reaper -------------------------------------------------------------
 
 
+# Not transactional: the schedule is a migration's row, and a transactional test's flush
+# removes it for the tests after it.
+@pytest.mark.django_db
 def test_the_transcript_reaper_runs_on_a_django_q_schedule():
     from django_q.models import Schedule
 
