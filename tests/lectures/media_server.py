@@ -100,8 +100,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name.replace("_", "-"), value)
         self.end_headers()
         if not self.head_only:
-            self.wfile.write(body)
+            # Counted before it is written: a client that has read the whole body may look
+            # at the count before this thread runs again.
             self.server.count_bytes(urlsplit(self.path).path, len(body))
+            self.wfile.write(body)
 
     def send_file(self, path: Path, content_type: str | None = None) -> None:
         """Serve a file whole, or the range asked for (206)."""
