@@ -57,9 +57,13 @@ demo: export DJANGO_SETTINGS_MODULE = studybuddy.settings.local
 demo: install
 	$(BIN)/python manage.py demo_lecture --url http://127.0.0.1:$(PORT)
 
-## The whole suite, on PostgreSQL (DATABASE_URL, default postgresql://postgres@localhost:5432/studybuddy).
+## The whole suite, on PostgreSQL (DATABASE_URL, default postgresql://postgres@localhost:5432/studybuddy),
+## on one pytest-xdist worker per CPU (at most 8; TEST_WORKERS=0 runs it in this process), each
+## worker on its own test database (test_studybuddy_gw0, …). A single test: `.venv/bin/pytest
+## tests/…::test_name`.
+TEST_WORKERS ?= auto
 test: install-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses=8 --durations=10
 
 ## Benchmarks on loopback (docs/performance.md): prints a table, writes bench-results.json.
 ## Uses its own PostgreSQL database (BENCH_DATABASE_URL, default .../studybuddy_bench).

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from core.ratelimits import MemoryStore, rate_limit_store
@@ -114,6 +115,21 @@ def alice(db):
 @pytest.fixture
 def bob(db):
     return UserFactory(clerk_id="user_bob", username="bob", email="bob@example.com")
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(
+        username="staff", email="staff@example.com", clerk_id=None, is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    """The admin's test client, logged in as staff."""
+    client = Client()
+    client.force_login(staff)
+    return client
 
 
 @pytest.fixture

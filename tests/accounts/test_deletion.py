@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.management import call_command
+from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import DeletedClerkUser, User
@@ -25,6 +25,7 @@ from tests.documents.helpers import make_pdf, sha256
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.factories import LectureLinkFactory
 from tests.lectures.test_api import completed_lecture
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -198,6 +199,17 @@ def test_delete_me_leaves_other_users_alone(client_for):
     assert Enrollment.objects.filter(user=carol).exists()
 
 
+def a_session_waits_on_a_lock() -> bool:
+    """Some session of the test database is blocked on a lock (a row's or an advisory one)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # a fresh look, not the transaction's
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def test_a_first_request_caught_mid_creation_by_a_deletion_does_not_keep_its_user(
     transactional_db, settings, token_for, monkeypatch
 ):
@@ -207,9 +219,10 @@ def test_a_first_request_caught_mid_creation_by_a_deletion_does_not_keep_its_use
     set_unusable_password = User.set_unusable_password
 
     def slowly(user) -> None:
-        # The first request has checked for a deletion and is about to insert its user.
+        # The first request has checked for a deletion and is about to insert its user: it
+        # goes on once the deletion is waiting for it.
         creating.set()
-        time.sleep(0.5)
+        wait_until(a_session_waits_on_a_lock, message="the deletion did not wait for the creation")
         set_unusable_password(user)
 
     monkeypatch.setattr(User, "set_unusable_password", slowly)

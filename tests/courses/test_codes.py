@@ -1,5 +1,6 @@
 """Course codes that look alike are one course, or refused: through the API and the
-import command. (The admin form: ``tests/admin``; existing rows: the migration test.)"""
+import command. (The admin form: ``tests/courses/test_admin.py``; existing rows: the
+migration test.)"""
 
 from __future__ import annotations
 

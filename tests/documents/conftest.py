@@ -1,4 +1,7 @@
-"""Every documents test runs twice: on the local disk and on S3 (moto's server on loopback)."""
+"""The storage tests of documents (uploads, routes, file responses, quota, consistency) run
+twice: on the local disk and on S3 (moto's server on loopback). A module asks for it with
+``pytestmark = pytest.mark.usefixtures("storage_backend")``; the text job's, the sandbox's and
+the admin's tests use the local disk of ``_isolated_settings``."""
 
 from __future__ import annotations
 
@@ -39,11 +42,6 @@ def storage_backend(request, _isolated_settings, tmp_path) -> str:
             "default": s3_storage_config(endpoint, location=f"test-{uuid.uuid4().hex}"),
         }
     return request.param
-
-
-@pytest.fixture(autouse=True)
-def _every_backend(storage_backend) -> None:
-    """Autouse so each documents test is parametrized over both backends."""
 
 
 @pytest.fixture

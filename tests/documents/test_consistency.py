@@ -9,7 +9,7 @@ from documents.models import Document
 from tests.documents.helpers import S3_BUCKET, s3_storage_config, stored_keys, upload
 from tests.documents.helpers import assert_nothing_stored as assert_clean
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from documents.models import Document
 from tests.documents.helpers import make_pdf, upload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 NOT_SATISFIABLE = {"detail": "Range not satisfiable.", "code": "range_not_satisfiable"}
 

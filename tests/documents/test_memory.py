@@ -9,7 +9,7 @@ import pytest
 from documents.models import Document
 from tests.documents.helpers import StreamedUpload, stored_keys, stream_upload, upload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 MiB = 1024 * 1024
 

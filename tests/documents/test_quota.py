@@ -18,7 +18,7 @@ from tests.documents.helpers import (
 )
 from tests.factories import EnrollmentFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 QUOTA_BODY = {
     "detail": "This upload would take your documents past your storage quota.",

@@ -14,7 +14,7 @@ from tests.documents.helpers import make_pdf, stored_keys, upload
 from tests.documents.test_upload import document_body
 from tests.factories import CourseFactory, EnrollmentFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 @pytest.fixture
@@ -175,7 +175,11 @@ def test_someone_elses_document_is_404(bob_client, uploaded, suffix):
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
-@pytest.mark.parametrize("document_id", ["not-a-uuid", "123", str(uuid.uuid4())])
+# An id no row has. Fixed, not random: every pytest-xdist worker must collect the same test ids.
+NO_SUCH_ID = "7d3f0a52-5c1e-4b8a-9e2d-41c6b7a8f903"
+
+
+@pytest.mark.parametrize("document_id", ["not-a-uuid", "123", NO_SUCH_ID])
 @pytest.mark.parametrize("suffix", ["", "/file"])
 def test_a_malformed_or_unknown_id_is_404(alice_client, document_id, suffix):
     response = alice_client.get(f"/api/documents/{document_id}{suffix}")

@@ -7,9 +7,9 @@ import pytest
 
 from documents.models import DocumentText, TextStatus
 from tests.documents import pdfs
-from tests.text.helpers import extracted, stored_document
+from tests.documents.text_helpers import extracted, stored_document
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 def text_url(document) -> str:

@@ -20,7 +20,7 @@ from tests.documents.helpers import (
 )
 from tests.factories import EnrollmentFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 def document_body(document: Document) -> dict:

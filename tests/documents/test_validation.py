@@ -7,12 +7,6 @@ import pytest
 from documents.validation import clean_filename
 
 
-@pytest.fixture
-def storage_backend() -> str:
-    """Pure functions: no storage, so no second run on S3."""
-    return "none"
-
-
 @pytest.mark.parametrize(
     ("raw", "clean"),
     [

@@ -3,6 +3,7 @@ provider stub on 127.0.0.1."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -55,9 +56,9 @@ def stored_lecture(user, audio: Path) -> Lecture:
 
 
 def test_a_downloaded_lecture_is_transcribed_by_the_worker(
-    start_worker, alice_client, alice, media, media_server, provider_stub
+    start_worker, alice_client, alice, media, media_server, provider_stub, speech
 ):
-    write_speech(media.root / "speech-lecture.m4a", 130)
+    shutil.copyfile(speech, media.root / "speech-lecture.m4a")
     start_worker(**provider_env(provider_stub, TRANSCRIPTION_CHUNK_SECONDS="20"))
     course = CourseFactory()
     Enrollment.objects.create(user=alice, course=course)
@@ -110,9 +111,9 @@ def test_a_60_minute_lecture_is_transcribed_with_every_cut_merged_exactly(
 
 
 def test_a_worker_killed_mid_transcription_resumes_from_the_chunks_already_done(
-    start_worker, alice_client, alice, provider_stub, tmp_path, settings
+    start_worker, alice_client, alice, provider_stub, speech, settings
 ):
-    lecture = stored_lecture(alice, write_speech(tmp_path / "speech.m4a", 130))
+    lecture = stored_lecture(alice, speech)
     provider_stub.delay = 1.0
     timing = provider_env(
         provider_stub,

@@ -586,7 +586,11 @@ def test_another_users_lecture_is_404_on_every_route(alice_client, bob, method, 
     assert default_storage.exists(lecture.audio_storage_key)
 
 
-@pytest.mark.parametrize("lecture_id", ["nope", "123", str(uuid.uuid4())])
+# An id no row has. Fixed, not random: every pytest-xdist worker must collect the same test ids.
+NO_SUCH_ID = "7d3f0a52-5c1e-4b8a-9e2d-41c6b7a8f903"
+
+
+@pytest.mark.parametrize("lecture_id", ["nope", "123", NO_SUCH_ID])
 def test_an_unknown_or_malformed_lecture_id_is_404(alice_client, lecture_id):
     assert alice_client.get(f"/api/lectures/{lecture_id}").status_code == 404
     assert alice_client.get(f"/api/lectures/{lecture_id}/status").status_code == 404
@@ -796,11 +800,11 @@ def test_dev_lectures_lists_every_lecture_for_an_admin(client_for, alice, bob, s
     [
         ("post", "/api/lectures/download"),
         ("get", "/api/lectures"),
-        ("get", f"/api/lectures/{uuid.uuid4()}"),
-        ("get", f"/api/lectures/{uuid.uuid4()}/status"),
-        ("get", f"/api/lectures/{uuid.uuid4()}/audio"),
-        ("post", f"/api/lectures/{uuid.uuid4()}/retry"),
-        ("delete", f"/api/lectures/{uuid.uuid4()}"),
+        ("get", f"/api/lectures/{NO_SUCH_ID}"),
+        ("get", f"/api/lectures/{NO_SUCH_ID}/status"),
+        ("get", f"/api/lectures/{NO_SUCH_ID}/audio"),
+        ("post", f"/api/lectures/{NO_SUCH_ID}/retry"),
+        ("delete", f"/api/lectures/{NO_SUCH_ID}"),
         ("get", "/api/dev/lectures"),
     ],
 )

@@ -3,7 +3,6 @@ video on disk, and the download's failures come out as they do from a download t
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from lectures.fetch.stream import stream_hls
 from tests.lectures.factories import fetching_threads, processed_lecture
 from tests.lectures.media import audio_packet_payloads
 from tests.lectures.media_server import always, drop_first, fail_first, stall_after
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lecture_settings")]
 
@@ -126,10 +126,9 @@ def test_a_reader_that_stops_while_a_segment_stalls_hangs_up_and_asks_no_more(
 
     with stream_hls(url, tmp_path, source_policy(), lambda f: None) as recording:
         assert recording.read(188)[:1] == b"G"
-        for _ in range(1000):  # until the thread has moved on to the stalled segment
-            if stalled.requests:
-                break
-            time.sleep(0.01)
+        wait_until(
+            lambda: stalled.requests, message="the fetching thread never asked for the segment"
+        )
 
     assert fetching_threads() - before == set()
     assert stalled.requests == 1

@@ -15,7 +15,7 @@ import pytest
 
 from search.snippets import plain_snippet, plain_terms
 from tests.documents import pdfs
-from tests.text.helpers import extracted
+from tests.documents.text_helpers import extracted
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

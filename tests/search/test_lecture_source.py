@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests.documents import pdfs
+from tests.documents.text_helpers import extracted
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
-from tests.text.helpers import extracted
 from transcripts.models import TranscriptSegment
 
 pytestmark = pytest.mark.django_db

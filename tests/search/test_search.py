@@ -9,8 +9,8 @@ import pytest
 
 from documents.models import Document, DocumentPage, DocumentText, TextStatus
 from tests.documents import pdfs
+from tests.documents.text_helpers import extracted, stored_document
 from tests.factories import CourseFactory, EnrollmentFactory
-from tests.text.helpers import extracted, stored_document
 
 pytestmark = pytest.mark.django_db
 

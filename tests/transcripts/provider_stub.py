@@ -64,6 +64,8 @@ class ProviderStub:
         self.max_upload_bytes = max_upload_bytes
         self.faults: list[Fault] = []
         self.delay = 0.0  # every normal answer waits this long (the benchmark's D)
+        # Called before each normal answer, the request counted in flight: a test's gate.
+        self.hold: Callable[[], None] | None = None
         self.answer: Callable[[Received], dict[str, Any]] | None = None
         self.received: list[Received] = []
         self.requests = 0
@@ -212,6 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
             stub.received.append(received)
         if stub.delay:
             time.sleep(stub.delay)
+        if stub.hold is not None:
+            stub.hold()
         if stub.answer is not None:
             self._json(200, stub.answer(received))
             return

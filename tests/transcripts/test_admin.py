@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django_q.models import OrmQ
 
-from tests.admin.conftest import completed_lecture
+from tests.admin_helpers import completed_lecture
 from tests.transcripts.helpers import completed_transcript
 from transcripts.admin import ADMIN_TEXT_CHARS
 from transcripts.models import Transcript

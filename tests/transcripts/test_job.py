@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
+import threading
 import uuid
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from tests.documents.helpers import s3_storage_config
 from tests.transcripts.helpers import lecture_with_audio, queued_transcript
 from tests.transcripts.provider_stub import API_KEY, Fault
 from tests.transcripts.speech import seconds_in, sentences, write_speech
+from tests.waiting import poll_until
 from transcripts import chunking, jobs
 from transcripts.jobs import transcript_process
 from transcripts.models import Transcript, TranscriptChunk, TranscriptSegment
@@ -151,8 +152,12 @@ def test_answers_with_missing_fields_are_accepted(speech, provider_stub):
 
 
 def test_no_more_than_the_concurrency_is_in_flight(speech, provider_stub, settings):
-    provider_stub.delay = 0.3
     settings.TRANSCRIPTION_CONCURRENCY = 2
+    # Each answer waits for another request to arrive while chunks are left to send: the
+    # job has every chance to send more than two at once, however slowly it encodes them.
+    provider_stub.hold = lambda: poll_until(
+        lambda: provider_stub.in_flight >= 2 or provider_stub.requests >= CHUNKS, timeout=30
+    )
 
     run(lecture_with_audio(speech))
 
@@ -197,28 +202,30 @@ def test_silent_audio_completes_with_no_segments(tmp_path, provider_stub):
 # --- Faults ---------------------------------------------------------------------------------
 
 
-def test_a_429_is_retried_after_its_retry_after(speech, provider_stub):
+def test_a_429_is_retried_after_its_retry_after(speech, provider_stub, caplog):
     provider_stub.faults = [Fault(429, headers={"Retry-After": "1"})]
     lecture = lecture_with_audio(speech)
-    started = time.monotonic()
 
     transcript = run(lecture)
 
     assert transcript.status == "completed"
-    assert time.monotonic() - started >= 1.0
+    # The wait is the provider's Retry-After, not the settings' 0.01 s backoff.
+    assert "HTTP 429; retry 1 in 1.0 s" in caplog.text
     assert provider_stub.requests == CHUNKS + 1
     assert_every_second_once(lecture)
 
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault(500), Fault(503), Fault(drop=True), Fault(stall=1.5)],
+    [Fault(500), Fault(503), Fault(drop=True), Fault(stall=60)],
     ids=["500", "503", "dropped connection", "timeout"],
 )
 def test_a_transient_failure_is_retried_and_the_transcript_completes(
     speech, provider_stub, settings, fault
 ):
-    settings.TRANSCRIPTION_TIMEOUT_SECONDS = 1
+    if fault.stall:
+        # Long enough for every answer but the stalled one (the stub decodes each chunk).
+        settings.TRANSCRIPTION_TIMEOUT_SECONDS = 3
     provider_stub.faults = [fault]
     lecture = lecture_with_audio(speech)
 
@@ -412,17 +419,23 @@ def test_without_libopus_chunks_are_low_rate_aac(speech, provider_stub, monkeypa
 def test_a_failed_chunk_fails_the_transcript_without_waiting_for_requests_in_flight(
     speech, provider_stub
 ):
-    def slow_first_chunk_broken_second(received):
+    release = threading.Event()  # the first chunk is answered only once the test says so
+    answered = threading.Event()
+
+    def held_first_chunk_broken_second(received):
         if received.heard[0][1] == 0:
-            time.sleep(4)
+            release.wait(timeout=60)
+            answered.set()
             return {"text": "late"}
         return {"segments": "broken"}
 
-    provider_stub.answer = slow_first_chunk_broken_second
-    started = time.monotonic()
-
-    transcript = run(lecture_with_audio(speech))
+    provider_stub.answer = held_first_chunk_broken_second
+    try:
+        transcript = run(lecture_with_audio(speech))
+        ended_before_the_first_answer = not answered.is_set()
+    finally:
+        release.set()
 
     assert transcript.status == "failed"
     assert "malformed segments" in transcript.error_message
-    assert time.monotonic() - started < 3.5
+    assert ended_before_the_first_answer

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import resource
 import sys
-import time
 from pathlib import Path
 
 import psutil
@@ -16,6 +15,7 @@ import pytest
 from documents import sandbox
 from documents.sandbox import Limits, TextExtractionError, extract_pdf_text
 from tests.documents import pdfs
+from tests.waiting import finishes
 
 LIMITS = Limits(
     max_pages=2000,
@@ -88,13 +88,11 @@ def test_control_characters_and_nul_are_removed_before_storage(tmp_path):
 def test_a_compression_bomb_does_not_inflate_the_worker(tmp_path):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
-    started = time.monotonic()
     result, pages = read(tmp_path, pdfs.compression_bomb())  # 2 GiB of spaces from ~2 MB
 
     # pypdf stops inflating at its own output limit: the page has no text, and the rest of
     # the document (here, nothing) is read.
     assert (result.page_total, pages) == (1, [(1, "")])
-    assert time.monotonic() - started < 15
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grown_kib < 50 * 1024
     assert no_children_left()
@@ -116,13 +114,10 @@ def test_objects_nested_a_hundred_thousand_deep_fail_as_malformed(tmp_path):
 
 
 def test_ten_thousand_empty_pages_complete_with_the_first_max_pages(tmp_path):
-    started = time.monotonic()
-
     result, pages = read(tmp_path, pdfs.empty_pages(10_000))
 
     assert (result.page_total, result.pages, result.truncated) == (10_000, 2000, True)
     assert pages == [(number, "") for number in range(1, 2001)]
-    assert time.monotonic() - started < 15
 
 
 def test_an_encrypted_pdf_fails_as_encrypted(tmp_path):
@@ -178,20 +173,23 @@ def short(**changes) -> Limits:
 
 
 def test_a_child_that_hangs_is_killed_at_the_wall_clock_timeout(tmp_path, monkeypatch):
+    # A child left to end by itself would be "malformed" (no answer), and only after 60 s.
     fake_child(tmp_path, monkeypatch, "import time\ntime.sleep(60)\n")
-    started = time.monotonic()
 
     with pytest.raises(TextExtractionError) as failure:
-        read(tmp_path, pdfs.text_pdf("x"), short(timeout_seconds=1))
+        finishes(
+            lambda: read(tmp_path, pdfs.text_pdf("x"), short(timeout_seconds=1)),
+            timeout=30,
+            message="the hanging child was not killed at the wall-clock timeout",
+        )
 
     assert str(failure.value) == "reading the PDF took too long"
-    assert time.monotonic() - started < 5
     assert no_children_left()
 
 
 def test_a_child_that_spins_is_stopped_by_its_cpu_limit(tmp_path, monkeypatch):
-    # The real child's own limits, then a busy loop; a long wall-clock timeout, so the CPU
-    # limit is what stops it.
+    # The real child's own limits, then a busy loop; a wall-clock timeout longer than the
+    # test waits, so the CPU limit is what stops it.
     source = (
         "import sys\n"
         f"sys.path.insert(0, {str(Path(sandbox.__file__).parent)!r})\n"
@@ -200,13 +198,15 @@ def test_a_child_that_spins_is_stopped_by_its_cpu_limit(tmp_path, monkeypatch):
         "while True:\n    pass\n"
     )
     fake_child(tmp_path, monkeypatch, source)
-    started = time.monotonic()
 
     with pytest.raises(TextExtractionError) as failure:
-        read(tmp_path, pdfs.text_pdf("x"), short(timeout_seconds=30))
+        finishes(
+            lambda: read(tmp_path, pdfs.text_pdf("x"), short(timeout_seconds=120)),
+            timeout=60,
+            message="the spinning child was not stopped by its CPU limit",
+        )
 
     assert str(failure.value) == "reading the PDF took too long"
-    assert time.monotonic() - started < 10
 
 
 def test_a_child_over_its_memory_bound_fails_with_a_short_message(tmp_path, monkeypatch):

@@ -12,12 +12,13 @@ import pytest
 
 from tests.auth import ISSUER, SPA_ORIGIN
 from tests.live_server import LiveServer
+from tests.workers import REDIS_URL
 
 # gunicorn's access log, one line per request: the worker's pid, the path and the status.
 ACCESS_LOG = "--access-logfile - --access-logformat 'served-by=%(p)s %(U)s %(s)s'"
 
 
-@pytest.fixture(params=["db://", "redis://127.0.0.1:6379/0"], ids=["database", "redis"])
+@pytest.fixture(params=["db://", REDIS_URL], ids=["database", "redis"])
 def servers(request, transactional_db, clerk_key, tmp_path):
     """Built per test: the database URL of the test database is only known inside one."""
     env = {

@@ -14,10 +14,10 @@ from rest_framework.throttling import SimpleRateThrottle
 from core import ratelimits
 from core.models import RateLimitBucket
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
+from tests.workers import REDIS_URL
 
 pytestmark = pytest.mark.django_db
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 STORES = {"database": "db://", "redis": REDIS_URL, "memory": "memory://"}
 
 

@@ -11,7 +11,7 @@ from django_q.models import OrmQ
 
 from lectures.audio import extract_audio
 from lectures.models import Lecture
-from tests.admin.conftest import completed_lecture, failed_lecture
+from tests.admin_helpers import completed_lecture, failed_lecture
 from tests.factories import UserFactory
 from tests.lectures.media import write_media
 

@@ -1,4 +1,6 @@
-"""Staff in the admin: a logged-in test client, and rows whose files really are stored."""
+"""What the admin tests of every app share: rows whose files really are stored (a document,
+a completed lecture with its audio, a failed lecture), and ways to open a page, run an action
+and count a page's queries."""
 
 from __future__ import annotations
 
@@ -7,8 +9,11 @@ import io
 import uuid
 
 import factory
-import pytest
-from django.test import Client
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from core.storage import storage_save
@@ -69,15 +74,27 @@ def failed_lecture(**fields) -> Lecture:
     return LectureFactory(**{**defaults, **fields})
 
 
-@pytest.fixture
-def staff(db):
-    return UserFactory(
-        username="staff", email="staff@example.com", clerk_id=None, is_staff=True, is_superuser=True
+def admin_url(model, page: str, *args) -> str:
+    """``admin_url(Lecture, "change", pk)``: the admin page of ``model``."""
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{page}", args=args)
+
+
+def run_action(client, url: str, action: str, objects, **extra):
+    """Post the changelist ``url``'s ``action`` on ``objects``, following the redirect."""
+    return client.post(
+        url,
+        {"action": action, ACTION_CHECKBOX_NAME: [str(obj.pk) for obj in objects], **extra},
+        follow=True,
     )
 
 
-@pytest.fixture
-def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def query_count(client, url: str) -> int:
+    """How many queries answering ``url`` (200) took."""
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+        assert response.status_code == 200
+    return len(context.captured_queries)

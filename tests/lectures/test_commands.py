@@ -1,25 +1,20 @@
-"""The operators' management commands, run as an operator would."""
+"""The lecture commands, run as an operator would: ``retry_failed_downloads`` and
+``reap_stale_downloads`` (and its schedule)."""
 
 from __future__ import annotations
 
 import io
-import json
-import os
-import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
-from courses.models import Course
 from lectures.models import Lecture
-from tests.factories import CourseFactory, UserFactory
+from tests.factories import CourseFactory
 from tests.lectures.factories import LectureFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,122 +28,6 @@ def run(command: str, *args: str) -> tuple[str, str]:
 
 def queued_jobs() -> list[str]:
     return sorted(job.task["args"][0] for job in OrmQ.objects.all())
-
-
-def age(key: str, minutes: int) -> None:
-    """Make a stored file look ``minutes`` old (local storage)."""
-    then = time.time() - minutes * 60
-    os.utime(default_storage.path(key), (then, then))
-
-
-# --- import_courses --------------------------------------------------------------------
-
-
-def write(tmp_path: Path, name: str, text: str) -> str:
-    path = tmp_path / name
-    path.write_text(text)
-    return str(path)
-
-
-def test_import_courses_creates_updates_and_leaves_unchanged(tmp_path):
-    CourseFactory(code="CSC 173", title="Old title", instructor="", is_official=False)
-    CourseFactory(code="MTH 101", title="Calculus", instructor="Dr. N", is_official=True)
-    path = write(
-        tmp_path,
-        "catalogue.csv",
-        "code,title,instructor\n"
-        "csc  173,Computation and Formal Systems,Dr. K\n"
-        "MTH 101,Calculus,Dr. N\n"
-        "PHY 121,Mechanics,\n",
-    )
-
-    out, _ = run("import_courses", path)
-
-    assert "CSC 173: updated" in out
-    assert "MTH 101: unchanged" in out
-    assert "PHY 121: created" in out
-    assert "3 course(s): 1 created, 1 updated, 1 unchanged" in out
-    csc = Course.objects.get(code="CSC 173")
-    assert (csc.title, csc.instructor, csc.is_official) == (
-        "Computation and Formal Systems",
-        "Dr. K",
-        True,
-    )
-    assert Course.objects.get(code="PHY 121").is_official
-
-
-def test_import_courses_is_idempotent(tmp_path):
-    path = write(tmp_path, "c.json", json.dumps([{"code": "BIO 100", "title": "Biology"}]))
-
-    run("import_courses", path)
-    out, _ = run("import_courses", path)
-
-    assert "1 course(s): 0 created, 0 updated, 1 unchanged" in out
-    assert Course.objects.count() == 1
-
-
-def test_import_courses_reads_json_with_a_courses_key(tmp_path):
-    path = write(
-        tmp_path,
-        "c.json",
-        json.dumps({"courses": [{"code": "BIO 100", "title": "Biology", "instructor": "Dr. D"}]}),
-    )
-
-    run("import_courses", path)
-
-    assert Course.objects.get(code="BIO 100").instructor == "Dr. D"
-
-
-def test_a_file_with_one_bad_row_imports_nothing_and_names_the_row(tmp_path):
-    path = write(
-        tmp_path, "c.csv", "code,title\nCSC 173,Computation\nMTH 101,\nPHY 121,Mechanics\n"
-    )
-
-    with pytest.raises(CommandError, match="nothing imported"):
-        run("import_courses", path)
-
-    assert not Course.objects.exists()
-
-
-def test_bad_rows_are_reported_with_their_line_numbers(tmp_path):
-    path = write(
-        tmp_path, "c.csv", "code,title\nCSC 173,Computation\n,No code\nCSC  173,Duplicate\n"
-    )
-    err = io.StringIO()
-
-    with pytest.raises(CommandError):
-        call_command("import_courses", path, stdout=io.StringIO(), stderr=err)
-
-    assert "line 3: code is empty" in err.getvalue()
-    assert "line 4: course CSC 173 is already in line 2" in err.getvalue()
-
-
-def test_import_courses_dry_run_changes_nothing(tmp_path):
-    path = write(tmp_path, "c.json", json.dumps([{"code": "BIO 100", "title": "Biology"}]))
-
-    out, _ = run("import_courses", path, "--dry-run")
-
-    assert "BIO 100: created" in out and "dry run" in out
-    assert not Course.objects.exists()
-
-
-@pytest.mark.parametrize(
-    ("name", "text"),
-    [
-        ("c.txt", "code,title\n"),
-        ("c.json", "{not json"),
-        ("c.json", '{"other": []}'),
-        ("c.csv", "name,description\nx,y\n"),
-    ],
-)
-def test_import_courses_refuses_unreadable_files(tmp_path, name, text):
-    with pytest.raises(CommandError):
-        run("import_courses", write(tmp_path, name, text))
-
-
-def test_import_courses_refuses_a_missing_file(tmp_path):
-    with pytest.raises(CommandError):
-        run("import_courses", str(tmp_path / "nope.csv"))
 
 
 # --- retry_failed_downloads ------------------------------------------------------------
@@ -396,103 +275,3 @@ def test_the_scheduled_reaper_queues_the_job_of_a_lecture_whose_job_was_lost(
     assert result == "0 queued, 0 failed, 1 lost jobs queued again"
     assert queued_jobs() == [str(lost.id)]
     assert Lecture.objects.get(pk=waiting.pk).status == "queued"
-
-
-# --- purge_orphans ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def stored_files():
-    from documents.models import Document
-
-    owner = UserFactory()
-    course = CourseFactory()
-    document_id = uuid.uuid4()
-    kept_doc = default_storage.save(f"documents/{document_id}.pdf", ContentFile(b"%PDF-1.4 x"))
-    Document.objects.create(
-        id=document_id,
-        owner=owner,
-        course=course,
-        original_filename="a.pdf",
-        size_bytes=10,
-        sha256="0" * 64,
-        storage_key=kept_doc,
-    )
-    lecture = LectureFactory(status="completed")
-    kept_audio = default_storage.save(f"audio/{lecture.id}.m4a", ContentFile(b"audio"))
-    Lecture.objects.filter(pk=lecture.pk).update(audio_storage_key=kept_audio)
-    orphan = default_storage.save(f"documents/{uuid.uuid4()}.pdf", ContentFile(b"%PDF-1.4 y"))
-    orphan_audio = default_storage.save(f"audio/{uuid.uuid4()}.m4a", ContentFile(b"old"))
-    for key in (kept_doc, kept_audio, orphan, orphan_audio):
-        age(key, 60)
-    return {"kept": [kept_doc, kept_audio], "orphans": [orphan, orphan_audio]}
-
-
-def test_purge_orphans_deletes_unreferenced_files_and_keeps_referenced_ones(stored_files):
-    out, _ = run("purge_orphans")
-
-    for key in stored_files["orphans"]:
-        assert not default_storage.exists(key)
-        assert f"orphan {key}: deleted" in out
-    for key in stored_files["kept"]:
-        assert default_storage.exists(key)
-    assert "2 orphan file(s) (deleted 2)" in out
-
-
-def test_purge_orphans_dry_run_deletes_nothing(stored_files):
-    out, _ = run("purge_orphans", "--dry-run")
-
-    assert out.count(": would delete") == 2
-    for key in stored_files["orphans"] + stored_files["kept"]:
-        assert default_storage.exists(key)
-
-
-def test_purge_orphans_keeps_a_fresh_unreferenced_file(stored_files):
-    fresh = default_storage.save(f"documents/{uuid.uuid4()}.pdf", ContentFile(b"%PDF- upload"))
-
-    out, _ = run("purge_orphans")
-
-    assert default_storage.exists(fresh)
-    assert f"unreferenced {fresh}: kept" in out
-
-
-def test_purge_orphans_reports_a_row_whose_file_was_removed(stored_files):
-    removed = stored_files["kept"][0]
-    default_storage.delete(removed)
-
-    out, _ = run("purge_orphans")
-
-    assert f"missing file: document {removed.split('/')[1].removesuffix('.pdf')}" in out
-    assert "1 row(s) with a missing file" in out
-
-
-def test_purge_orphans_finds_nothing_in_a_clean_store(stored_files):
-    for key in stored_files["orphans"]:
-        default_storage.delete(key)
-
-    out, _ = run("purge_orphans", "--dry-run")
-
-    assert "0 orphan file(s)" in out and "0 row(s) with a missing file" in out
-
-
-def test_purge_orphans_refuses_a_negative_age():
-    with pytest.raises(CommandError):
-        run("purge_orphans", "--min-age", "-1")
-
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        "import_courses",
-        "retry_failed_downloads",
-        "reap_stale_downloads",
-        "purge_orphans",
-        "dev_token",
-    ],
-)
-def test_every_command_has_help(command, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        call_command(command, "--help")
-
-    assert exit_info.value.code == 0
-    assert "usage:" in capsys.readouterr().out

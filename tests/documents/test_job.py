@@ -17,8 +17,8 @@ from documents.services import document_delete, document_text_requeue
 from documents.tasks import extract_document_text
 from tests.documents import pdfs
 from tests.documents.helpers import upload
+from tests.documents.text_helpers import extracted, stored_document
 from tests.factories import CourseFactory, EnrollmentFactory
-from tests.text.helpers import extracted, stored_document
 
 pytestmark = pytest.mark.django_db
 

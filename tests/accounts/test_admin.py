@@ -1,4 +1,5 @@
-"""The user pages show what each user uses; the deletion log is there to read, not edit."""
+"""The user pages show what each user uses; a deleted user takes their documents and the
+lectures only they had; the deletion log is there to read, not edit."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import DeletedClerkUser, WebhookDelivery
-from tests.admin.conftest import DocumentFactory
+from core.storage import storage_exists
+from documents.models import Document
+from lectures.models import Lecture, LectureLink
+from tests.admin_helpers import DocumentFactory, completed_lecture, stored_document
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.factories import LectureLinkFactory
 
@@ -86,3 +90,29 @@ def test_the_deletion_log_is_listed_but_cannot_be_changed(staff_client):
             staff_client.post(reverse(f"admin:accounts_{model}_delete", args=[obj.pk])).status_code
             == 403
         )
+
+
+def test_deleting_a_user_removes_their_documents_and_unshared_lectures_with_files(
+    staff_client, django_capture_on_commit_callbacks
+):
+    document = stored_document()
+    student = document.owner
+    shared = completed_lecture()
+    LectureLinkFactory(lecture=shared, user=student)
+    classmate_link = LectureLinkFactory(lecture=shared)
+    only_theirs = completed_lecture()
+    LectureLinkFactory(lecture=only_theirs, user=student)
+    url = reverse("admin:accounts_user_delete", args=[student.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Document.objects.exists()
+    assert not storage_exists(document.storage_key)
+    assert Lecture.objects.filter(pk=shared.pk).exists()
+    assert list(LectureLink.objects.all()) == [classmate_link]
+    assert storage_exists(shared.audio_storage_key)
+    # A lecture nobody is linked to any more goes, audio and all.
+    assert not Lecture.objects.filter(pk=only_theirs.pk).exists()
+    assert not storage_exists(only_theirs.audio_storage_key)

@@ -11,7 +11,7 @@ from django_q.models import OrmQ
 
 from documents.models import Document, TextStatus
 from tests.documents import pdfs
-from tests.text.helpers import extracted, stored_document
+from tests.documents.text_helpers import extracted, stored_document
 
 pytestmark = pytest.mark.django_db
 

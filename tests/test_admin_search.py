@@ -11,7 +11,7 @@ from django.utils import timezone
 from courses.models import Course
 from documents.models import Document
 from lectures.models import Lecture, LectureLink
-from tests.admin.conftest import completed_lecture, failed_lecture, stored_document
+from tests.admin_helpers import completed_lecture, failed_lecture, stored_document
 from tests.factories import CourseFactory, UserFactory
 from tests.lectures.factories import LectureLinkFactory
 
