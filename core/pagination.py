@@ -1,6 +1,6 @@
 """Limit/offset pagination with a bounded page size and a bounded offset.
 
-The one rule for ``?limit=&offset=`` on every list and on search (SPEC 5, 16): a ``limit``
+The one rule for ``?limit=&offset=`` on every list and on search: a ``limit``
 past ``max_limit`` gives ``max_limit`` rows, and a missing, zero, negative or non-integer one
 gives ``default_limit`` (DRF's rule); a missing, negative or non-integer ``offset`` is 0
 (DRF's rule too), and one past ``MAX_OFFSET`` is refused with 400 on ``offset``. Without

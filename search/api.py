@@ -1,4 +1,4 @@
-"""``GET /api/search``: the caller's lectures and documents, searched at once (SPEC 13)."""
+"""``GET /api/search``: the caller's lectures and documents, searched at once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The search (SPEC 13): every source of the caller's material in one ranked list.
+"""The search: every source of the caller's material in one ranked list.
 
 Each source (``search.sources``) selects only the caller's own rows and gives the same
 columns; the sources are combined with ``UNION ALL``, ordered by rank (then by kind, id and

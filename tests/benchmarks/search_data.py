@@ -1,4 +1,4 @@
-"""The search benchmark's data set (SPEC 10): 11 users, each with 5 courses, 500 documents
+"""The search benchmark's data set: 11 users, each with 5 courses, 500 documents
 of 20 pages (10 000 pages a user, 110 000 in all) and 200 one-hour lectures with their
 transcripts (~500 segments a lecture: ~100 000 segments a user, ~1.1 M in all), written
 straight into the bench database. Each lecture is linked to its user only.

@@ -14,7 +14,6 @@ from multiprocessing import Value
 from pathlib import Path
 from queue import SimpleQueue
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from django.apps import apps

@@ -1,5 +1,6 @@
 """Document text end to end: uploads through the API, a real qcluster worker, the text job
-and its reader child. Hostile PDFs end as SPEC 12 says and the same worker goes on."""
+and its reader child. Hostile PDFs end failed (or completed within the page limit) with a
+short message, and the same worker goes on."""
 
 from __future__ import annotations
 

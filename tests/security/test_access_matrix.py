@@ -4,7 +4,7 @@
   and is left as it was;
 - without a valid token every /api/ route is 401 with ``WWW-Authenticate: Bearer``, except
   the schema, the docs and the routes other services call (Clerk's webhook);
-- API admins override exactly where SPEC section 5 says: DELETE of lectures and documents,
+- API admins override exactly where the API gives them that power: DELETE of lectures and documents,
   and /api/dev/lectures when DEV_ROUTES_ENABLED. Nowhere else.
 """
 
