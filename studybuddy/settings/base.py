@@ -423,7 +423,7 @@ def _caches(url: str) -> dict:
     if scheme == "db":
         return {
             "default": {
-                "BACKEND": "core.cache.DatabaseCache",
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
                 "LOCATION": DATABASE_CACHE_TABLE,
                 # Culled past this many rows; the cluster's statistics are a few rows, each
                 # expiring within seconds.

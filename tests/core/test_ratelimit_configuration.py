@@ -52,7 +52,7 @@ def test_by_default_the_limits_count_in_the_database_and_the_cache_is_there_too(
 
     assert result.returncode == 0, result.stderr
     limits = json.loads(result.stdout)
-    assert limits["cache"]["BACKEND"] == "core.cache.DatabaseCache"
+    assert limits["cache"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
     assert limits["cache"]["LOCATION"] == "studybuddy_cache"
     assert limits["store"] == "db://"
     assert limits["rates"] == {
