@@ -67,7 +67,6 @@ short example. In outline::
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import shutil
@@ -75,7 +74,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -277,7 +276,7 @@ class Job:
         if job is None:
             return Outcome.SKIPPED
         try:
-            with _freed_memory_returned(), job._scratch() as scratch, _Heartbeat(job):
+            with job._scratch() as scratch, _Heartbeat(job):
                 job.work(scratch)
             return Outcome.COMPLETED
         except LostClaim:
@@ -450,30 +449,6 @@ class Job:
         root = Path(self.scratch_root() or tempfile.gettempdir())
         for leftover in root.glob(f"{self._scratch_prefix(self.pk)}*"):
             shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _libc_malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(None).malloc_trim  # glibc's; musl and macOS have none
-    except (OSError, AttributeError, TypeError):  # TypeError: Windows has no CDLL(None)
-        return None
-
-
-_malloc_trim = _libc_malloc_trim()
-
-
-@contextmanager
-def _freed_memory_returned() -> Iterator[None]:
-    """After a job, hand the heap pages it freed back to the system. A worker process runs
-    job after job, and glibc's allocator keeps freed pages in its heaps (all but the top of
-    each) for later allocations: a long lecture's buffers and FFmpeg's indexes would stay in
-    the worker's memory until it exits, and the next job would start from wherever the
-    last one left the heaps. ``malloc_trim`` takes a few milliseconds."""
-    try:
-        yield
-    finally:
-        if _malloc_trim is not None:
-            _malloc_trim(0)
 
 
 def _auto_now_fields(model: type[models.Model]) -> dict[str, object]:

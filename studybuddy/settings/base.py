@@ -352,6 +352,13 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 Q_TIMEOUT_SECONDS = env_int("Q_TIMEOUT_SECONDS", 3600, minimum=1)
 Q_RETRY_SECONDS = env_int("Q_RETRY_SECONDS", 3900, minimum=2)
 Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1)
+# A worker process whose peak RSS passed this ends after its job and the cluster starts a
+# fresh one (django-q2's max_rss, in KiB), so one long recording's buffers do not stay in
+# the worker for every later job. Measured in `make bench` (docs/performance.md): with
+# 100 MiB the 60-minus-5-minute peak gap is 7.8-9.4 MB and a worker's RSS after each job
+# 80 MB; without it the gap reaches 28.5 MB. A fresh worker costs about 0.3 s per job.
+# 0 never recycles.
+Q_MAX_RSS_BYTES = env_int("Q_MAX_RSS_BYTES", 100 * 1024 * 1024, minimum=0)
 
 Q_CLUSTER = {
     "name": "studybuddy",
@@ -368,6 +375,8 @@ Q_CLUSTER = {
     # query per poll: twenty a second per cluster. The Redis broker blocks on its list.
     "poll": 0.05,
 }
+if Q_MAX_RSS_BYTES:
+    Q_CLUSTER["max_rss"] = Q_MAX_RSS_BYTES // 1024
 if TASK_BROKER == "orm":
     Q_CLUSTER["orm"] = "default"
 else:

@@ -444,7 +444,12 @@ class Bench:
         self.worker = self.start_worker("orm")
 
     def start_worker(self, broker: str, **extra_env: str) -> Service:
-        env = {**self.env, "TASK_BROKER": broker, **extra_env}
+        # BENCH_WORKER_ENV ("NAME=value NAME=value") sets the worker's environment on top,
+        # for ablations: e.g. Q_MAX_RSS_BYTES=0.
+        ablation = dict(
+            item.split("=", 1) for item in os.environ.get("BENCH_WORKER_ENV", "").split()
+        )
+        env = {**self.env, "TASK_BROKER": broker, **extra_env, **ablation}
         worker = Service(
             f"worker-{broker}",
             ["bash", "-c", _procfile_command("worker")],

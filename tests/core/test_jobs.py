@@ -5,7 +5,6 @@ committed (``transactional_db``)."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -401,34 +400,3 @@ def test_a_task_raising_anything_else_keeps_its_traceback():
 
     assert task["success"] is False
     assert "Traceback (most recent call last)" in task["result"]
-
-
-def _rss() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-# Allocated by a job and kept after it: a block the size of a network read's, which sits
-# above what the job freed in the heap, so that glibc cannot give it back by shrinking the
-# heap's top (what it does on its own).
-_KEPT: list[bytes] = []
-
-
-@pytest.mark.skipif(
-    not Path("/proc/self/statm").exists() or jobs._malloc_trim is None,
-    reason="needs Linux's /proc and glibc's malloc_trim",
-)
-def test_a_job_hands_the_memory_it_freed_back_to_the_system(probe):
-    lecture = LectureFactory()
-    block = 100 * 1024  # below every mmap threshold of glibc: from the heap
-
-    def allocate_and_free(job: ProbeJob, scratch: Path) -> None:
-        blocks = [bytes(block) for _ in range(2000)]  # ~200 MB, every page touched
-        _KEPT.append(bytes(block))
-        del blocks
-
-    probe.steps = staticmethod(allocate_and_free)
-    before = _rss()
-
-    assert probe.run(lecture.pk) == Outcome.COMPLETED
-
-    assert _rss() - before < 50 * 1024 * 1024

@@ -9,6 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 from django_q.models import Task
+from django_q.tasks import async_task
 
 from courses.models import Enrollment
 from lectures.models import Lecture
@@ -98,3 +99,32 @@ def _is_cluster_of(process: psutil.Process, tmp_path: Path) -> bool:
         return "qcluster" in cmdline and str(tmp_path) in str(process.environ())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+
+
+def _pids_of_two_jobs_in_a_row() -> list[int]:
+    """Two tasks, one after the other, each answering the pid of the process that ran it."""
+    pids = []
+    for _ in range(2):
+        task_id = async_task("os.getpid")
+        task = wait_for(
+            lambda task_id=task_id: Task.get_task(task_id), timeout=120, what="the task result"
+        )
+        assert task.success is True
+        pids.append(task.result)
+    return pids
+
+
+@pytest.mark.parametrize(
+    ("max_rss", "replaced"),
+    [("1024", True), ("0", False)],
+    ids=["over-the-limit", "no-limit"],
+)
+def test_a_worker_whose_memory_passed_q_max_rss_bytes_is_replaced_after_its_job(
+    start_worker, max_rss, replaced
+):
+    # Every Python process is past 1 KiB, so with that limit each job gets a fresh process.
+    start_worker(Q_MAX_RSS_BYTES=max_rss)
+
+    first, second = _pids_of_two_jobs_in_a_row()
+
+    assert (first != second) is replaced
