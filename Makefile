@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.installed-dev
 
-.PHONY: install install-dev run port-free demo test bench lint
+.PHONY: install install-dev run port-free demo test bench lint pgvector
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,29 @@ test: install-dev
 ## Uses its own PostgreSQL database (BENCH_DATABASE_URL, default .../studybuddy_bench).
 bench: install-dev
 	$(BIN)/python -m tests.benchmarks
+
+## Build and install the pgvector extension (semantic search) into the local PostgreSQL from
+## the source archive beside the repository: the server's development headers from apt, then
+## pgvector's own `make install` (about 30 s). Needs root or sudo. Managed PostgreSQL
+## services ship the extension; there `migrate` creates it.
+PGVECTOR_ARCHIVE ?= ../shared/vendor/pgvector-0.8.6.tar.gz
+pgvector:
+	@set -euo pipefail; \
+	sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	major=$$(ls /etc/postgresql 2>/dev/null | sort -n | tail -n 1); \
+	[ -n "$$major" ] || { echo "no local PostgreSQL cluster under /etc/postgresql" >&2; exit 1; }; \
+	[ -f "$(PGVECTOR_ARCHIVE)" ] || { echo "$(PGVECTOR_ARCHIVE) not found" >&2; exit 1; }; \
+	pg_config=/usr/lib/postgresql/$$major/bin/pg_config; \
+	if [ ! -x "$$pg_config" ] || [ ! -d "$$($$pg_config --includedir-server)" ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$sudo apt-get install -y -q "postgresql-server-dev-$$major" \
+	    || { $$sudo apt-get update -q && $$sudo apt-get install -y -q "postgresql-server-dev-$$major"; }; \
+	fi; \
+	build=$$(mktemp -d); trap 'rm -rf "$$build"' EXIT; \
+	tar -xzf "$(PGVECTOR_ARCHIVE)" -C "$$build" --strip-components=1; \
+	$(MAKE) -s -C "$$build" PG_CONFIG="$$pg_config"; \
+	$$sudo $(MAKE) -s -C "$$build" install PG_CONFIG="$$pg_config"; \
+	echo "pgvector installed for PostgreSQL $$major; run migrations to create the extension"
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -26,6 +26,7 @@ from core.jobs import Job, LostClaim, Outcome
 from core.storage import StoredChunks
 from documents.models import Document, DocumentPage, DocumentText, TextStatus
 from documents.sandbox import TextExtractionError, extract_pdf_text
+from documents.signals import pages_replaced
 
 logger = logging.getLogger("studybuddy.documents")
 
@@ -60,6 +61,7 @@ class TextJob(Job):
         _copy_stored_file(document["storage_key"], pdf)
         with self.holding_claim():  # a previous run's pages, if any
             DocumentPage.objects.filter(document_id=self.pk).delete()
+            pages_replaced.send(DocumentText, document_id=self.pk)
         self._batch: list[tuple[int, str]] = []
         self._batch_chars = 0
         result = extract_pdf_text(pdf, on_page=self._collect)
@@ -72,12 +74,14 @@ class TextJob(Job):
             )
         elif result.truncated:
             note = "the document's text was too long and was cut"
-        self.move(
-            TextStatus.COMPLETED,
-            {"page_count": result.pages, "error_message": note},
-            pages=result.pages,
-            page_total=result.page_total,
-        )
+        with self.holding_claim():
+            self.move(
+                TextStatus.COMPLETED,
+                {"page_count": result.pages, "error_message": note},
+                pages=result.pages,
+                page_total=result.page_total,
+            )
+            pages_replaced.send(DocumentText, document_id=self.pk)
 
     def _collect(self, number: int, text: str) -> None:
         self._batch.append((number, text))
@@ -118,6 +122,7 @@ class TextJob(Job):
             )
             if mine.exists():
                 DocumentPage.objects.filter(document_id=self.pk).delete()
+                pages_replaced.send(DocumentText, document_id=self.pk)
 
 
 def _copy_stored_file(key: str, destination: Path) -> None:

@@ -1,10 +1,16 @@
-"""Stored files follow their rows: every delete path removes the file after commit."""
+"""Stored files follow their rows: every delete path removes the file after commit.
+``pages_replaced`` tells other apps that a document's text changed."""
 
 from django.db.models.signals import post_delete
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from core.storage import storage_delete_on_commit
 from documents.models import Document
+
+# Sent inside the transaction that changed a document's pages (their text extraction
+# started, completed, or was discarded), with ``document_id``: a receiver's writes commit
+# with them.
+pages_replaced = Signal()
 
 
 @receiver(post_delete, sender=Document, dispatch_uid="documents.delete_stored_file")

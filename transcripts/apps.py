@@ -6,4 +6,4 @@ class TranscriptsConfig(AppConfig):
     verbose_name = "Transcripts"
 
     def ready(self) -> None:
-        from transcripts import checks, signals  # noqa: F401 - register checks, receivers
+        from transcripts import checks, receivers  # noqa: F401 - register checks, receivers

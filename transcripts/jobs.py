@@ -51,6 +51,7 @@ from transcripts.provider import (
     TranscriptionClient,
     parse_answer,
 )
+from transcripts.signals import segments_replaced
 
 Status = TranscriptStatus
 MAX_OVERLAP_SECONDS = 10.0
@@ -140,6 +141,7 @@ class TranscriptJob(Job):
                 ],
                 batch_size=1000,
             )
+            segments_replaced.send(Transcript, lecture_id=self.pk)
             self.move(
                 Status.COMPLETED,
                 {

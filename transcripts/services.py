@@ -30,6 +30,7 @@ from transcripts.models import (
     TranscriptSource,
     TranscriptStatus,
 )
+from transcripts.signals import segments_replaced
 
 logger = logging.getLogger("studybuddy.lectures")
 
@@ -169,6 +170,7 @@ def transcript_import_captions(
             raise refused
         TranscriptSegment.objects.filter(lecture=locked).delete()
         TranscriptSegment.objects.bulk_create(rows, batch_size=2000)
+        segments_replaced.send(Transcript, lecture_id=locked.pk)
         TranscriptChunk.objects.filter(lecture=locked).delete()
         transcript = transcript or Transcript(lecture=locked)
         move(

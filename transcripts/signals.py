@@ -1,12 +1,7 @@
-"""The transcript follows the audio: a lecture whose audio completes is queued for
-transcription (with a backend configured)."""
+"""What transcripts tell other apps (their receivers are theirs; ours are in ``receivers``)."""
 
-from django.dispatch import receiver
+from django.dispatch import Signal
 
-from lectures.signals import audio_completed
-from transcripts.services import transcript_queue_after_audio
-
-
-@receiver(audio_completed, dispatch_uid="transcripts.queue_after_audio")
-def queue_after_audio(sender, lecture_id, **kwargs) -> None:
-    transcript_queue_after_audio(lecture_id=lecture_id)
+# Sent inside the transaction that replaced a lecture's transcript segments (a transcript
+# completed, captions imported), with ``lecture_id``: a receiver's writes commit with them.
+segments_replaced = Signal()

@@ -484,6 +484,38 @@ if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,62}", SEARCH_CONFIG):
         f"SEARCH_CONFIG must name a text search configuration, not {SEARCH_CONFIG!r}"
     )
 
+# --- Passages, embeddings, semantic search (search/) -------------------------------------
+
+# `none`: word search only. `openai`: passages are embedded by an OpenAI-compatible
+# POST {EMBEDDINGS_BASE_URL}/embeddings and searched by meaning too (needs pgvector).
+EMBEDDINGS_BACKEND = env_choice("EMBEDDINGS_BACKEND", "none", ("none", "openai"))
+EMBEDDINGS_BASE_URL = env_str("EMBEDDINGS_BASE_URL", "https://api.openai.com/v1").rstrip("/")
+# Needed by openai unless its server is on loopback (search.E001).
+EMBEDDINGS_API_KEY = env_str("EMBEDDINGS_API_KEY")
+EMBEDDINGS_MODEL = env_str("EMBEDDINGS_MODEL", "text-embedding-3-small")
+# The size of the vectors stored; sent as `dimensions` to the models that take it (OpenAI's
+# text-embedding-3-*). An answer of another size fails the job.
+EMBEDDINGS_DIMENSIONS = env_int("EMBEDDINGS_DIMENSIONS", 1536, minimum=1)
+EMBEDDINGS_BATCH_SIZE = env_int("EMBEDDINGS_BATCH_SIZE", 64, minimum=1)
+EMBEDDINGS_TIMEOUT_SECONDS = env_int("EMBEDDINGS_TIMEOUT_SECONDS", 60, minimum=1)
+_embeddings_url = urlsplit(EMBEDDINGS_BASE_URL)
+if _embeddings_url.scheme not in ("http", "https") or not _embeddings_url.hostname:
+    raise ImproperlyConfigured("EMBEDDINGS_BASE_URL must be an http(s) URL")
+if _embeddings_url.username or _embeddings_url.password:
+    raise ImproperlyConfigured("EMBEDDINGS_BASE_URL must not carry credentials")
+if EMBEDDINGS_DIMENSIONS > 4000:
+    # pgvector's HNSW index takes at most 4,000 dimensions (as halfvec).
+    raise ImproperlyConfigured("EMBEDDINGS_DIMENSIONS must be at most 4000")
+# Transient provider errors: as for transcription (retries, back-off, Retry-After).
+EMBEDDINGS_RETRIES = 4
+EMBEDDINGS_RETRY_BACKOFF_SECONDS = 2.0
+EMBEDDINGS_RETRY_BACKOFF_CAP_SECONDS = 60.0
+# 64 vectors of 3,072 floats as JSON text are about 4 MB.
+EMBEDDINGS_MAX_ANSWER_BYTES = 16 * 1024 * 1024
+EMBEDDINGS_STALE_SECONDS = 300
+EMBEDDINGS_HEARTBEAT_SECONDS = 30.0
+EMBEDDINGS_MAX_ATTEMPTS = 3
+
 # --- REST framework and OpenAPI -------------------------------------------------------
 
 REST_FRAMEWORK = {
