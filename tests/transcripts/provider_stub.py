@@ -52,6 +52,8 @@ class Received:
 
 
 class ProviderStub:
+    handler: type[BaseHTTPRequestHandler]  # set below the handler's class
+
     def __init__(
         self,
         *,
@@ -96,7 +98,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, stub: ProviderStub) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", 0), stub.handler)
         self.stub = stub
 
     def handle_error(self, request, client_address) -> None:
@@ -273,3 +275,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
             return True
         return False
+
+
+ProviderStub.handler = _Handler
