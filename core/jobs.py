@@ -74,11 +74,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -449,6 +450,44 @@ class Job:
         root = Path(self.scratch_root() or tempfile.gettempdir())
         for leftover in root.glob(f"{self._scratch_prefix(self.pk)}*"):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def requeue_stale_rows(
+    model: type[JobRow],
+    *,
+    stale_before: datetime,
+    queued_before: datetime,
+    enqueue: Callable[[str], object],
+) -> int:
+    """A scheduled reaper's work on one kind of job: queue again the rows whose worker went
+    silent before ``stale_before`` (the attempt count goes on, so a row that kills its
+    worker every time still ends failed at its next claim) and those waiting since before
+    ``queued_before`` (their task was lost). ``enqueue(pk)`` runs after the row's
+    transaction commits. The model needs an ``auto_now`` ``updated_at``. Returns how many
+    rows were queued."""
+    states = model.states
+    stale = model.objects.filter(status__in=states.running).filter(
+        models.Q(heartbeat_at__lt=stale_before)
+        | models.Q(heartbeat_at__isnull=True, updated_at__lt=stale_before)
+    )
+    lost = model.objects.filter(status__in=states.waiting, updated_at__lt=queued_before)
+    queued = 0
+    for pk in [*stale.values_list("pk", flat=True), *lost.values_list("pk", flat=True)]:
+        with transaction.atomic():
+            row = model.objects.select_for_update().filter(pk=pk).first()
+            if row is None:
+                continue
+            beat = row.heartbeat_at or row.updated_at
+            if row.status in states.running and beat < stale_before:
+                move(row, states.waiting[0], reason="stale")
+            elif row.status in states.waiting and row.updated_at < queued_before:
+                row.save(update_fields=["updated_at"])  # the clock restarts
+                states.log(pk, row.status, row.status, reason="job lost")
+            else:
+                continue  # it moved on meanwhile
+            transaction.on_commit(partial(enqueue, str(pk)))
+            queued += 1
+    return queued
 
 
 def _auto_now_fields(model: type[models.Model]) -> dict[str, object]:
