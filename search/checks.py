@@ -46,9 +46,7 @@ def embeddings_vectors_check(app_configs, databases=None, **kwargs) -> list[Chec
     try:
         if vectors_available(connection):
             return []
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
-            installable = cursor.fetchone() is not None
+        installable = server_has_pgvector(connection)
     except DatabaseError:
         return []  # the database is not reachable: other checks and commands say so
     if installable:
@@ -60,3 +58,10 @@ def embeddings_vectors_check(app_configs, databases=None, **kwargs) -> list[Chec
             )
         ]
     return [Error(MISSING, id="search.E002")]
+
+
+def server_has_pgvector(connection) -> bool:
+    """The PostgreSQL server has pgvector's files: ``CREATE EXTENSION`` would work."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        return cursor.fetchone() is not None
