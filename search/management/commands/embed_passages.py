@@ -60,7 +60,7 @@ class Command(BaseCommand):
                 return True, f"completed ({embedding.embedded_count} passages)"
             return False, f"{embedding.status} ({embedding.error_message})"
 
-        self.stdout.write(f"embedding with {provider}")
+        self.stdout.write(f"embeddings: {provider}")
         counts = queue_or_run_each(
             self,
             embedding_sources(missing=missing, failed=failed, every=every),
