@@ -22,7 +22,7 @@ LEXICON = HERE.parent.parent / "search" / "lexicon" / "lectures.txt"
 WINDOW_MS = 90_000
 
 # PostgreSQL's english.stop (the Snowball list).
-STOP = set("""
+STOP_LIST = """
 i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she
 her hers herself it its itself they them their theirs themselves what which who whom this that
 these those am is are was were be been being have has had having do does did doing a an the and
@@ -30,35 +30,36 @@ but if or because as until while of at by for with about against between into th
 before after above below to from up down in out on off over under again further then once here
 there when where why how all any both each few more most other some such no nor not only own
 same so than too very s t can will just don should now
-""".split())
+"""
+STOP = set(STOP_LIST.split())
 
 # --- Snowball English (Porter2) stemmer -------------------------------------------------------
 
 VOWELS = "aeiouy"
 DOUBLES = ("bb", "dd", "ff", "gg", "mm", "nn", "pp", "rr", "tt")
 LI_ENDINGS = "cdeghkmnrt"
-EXCEPTIONS = {
-    "skis": "ski", "skies": "sky", "dying": "die", "lying": "lie", "tying": "tie",
-    "idly": "idl", "gently": "gentl", "ugly": "ugli", "early": "earli", "only": "onli",
-    "singly": "singl", "sky": "sky", "news": "news", "howe": "howe", "atlas": "atlas",
-    "cosmos": "cosmos", "bias": "bias", "andes": "andes",
-}
+
+
+def _pairs(text):
+    return [tuple(pair.split(":")) for pair in text.split()]
+
+
+EXCEPTIONS = dict(
+    _pairs("""
+    skis:ski skies:sky dying:die lying:lie tying:tie idly:idl gently:gentl ugly:ugli early:earli
+    only:onli singly:singl sky:sky news:news howe:howe atlas:atlas cosmos:cosmos bias:bias
+    andes:andes
+    """)
+)
 AFTER_1A = {"inning", "outing", "canning", "herring", "earring", "proceed", "exceed", "succeed"}
-STEP2 = [
-    ("ization", "ize"), ("ational", "ate"), ("fulness", "ful"), ("ousness", "ous"),
-    ("iveness", "ive"), ("tional", "tion"), ("biliti", "ble"), ("lessli", "less"),
-    ("entli", "ent"), ("ation", "ate"), ("alism", "al"), ("aliti", "al"), ("ousli", "ous"),
-    ("iviti", "ive"), ("fulli", "ful"), ("enci", "ence"), ("anci", "ance"), ("abli", "able"),
-    ("izer", "ize"), ("ator", "ate"), ("alli", "al"), ("bli", "ble"), ("ogi", "og"), ("li", ""),
-]
-STEP3 = [
-    ("ational", "ate"), ("tional", "tion"), ("alize", "al"), ("icate", "ic"), ("iciti", "ic"),
-    ("ative", ""), ("ical", "ic"), ("ness", ""), ("ful", ""),
-]
-STEP4 = [
-    "ement", "ance", "ence", "able", "ible", "ment", "ant", "ent", "ism", "ate", "iti", "ous",
-    "ive", "ize", "ion", "al", "er", "ic",
-]
+STEP2 = _pairs("""
+    ization:ize ational:ate fulness:ful ousness:ous iveness:ive tional:tion biliti:ble lessli:less
+    entli:ent ation:ate alism:al aliti:al ousli:ous iviti:ive fulli:ful enci:ence anci:ance
+    abli:able izer:ize ator:ate alli:al bli:ble ogi:og li:
+""")
+STEP3 = _pairs("ational:ate tional:tion alize:al icate:ic iciti:ic ative: ical:ic ness: ful:")
+STEP4_TEXT = "ement ance ence able ible ment ant ent ism ate iti ous ive ize ion al er ic"
+STEP4 = STEP4_TEXT.split()
 
 
 def _region(w, start):
@@ -71,12 +72,7 @@ def _region(w, start):
 def _short_syllable_end(w):
     if len(w) == 2:
         return w[0] in VOWELS and w[1] not in VOWELS
-    return (
-        len(w) > 2
-        and w[-3] not in VOWELS
-        and w[-2] in VOWELS
-        and w[-1] not in VOWELS + "wxY"
-    )
+    return len(w) > 2 and w[-3] not in VOWELS and w[-2] in VOWELS and w[-1] not in VOWELS + "wxY"
 
 
 def _has_vowel(s):
@@ -224,9 +220,7 @@ def read_vtt(path, problems):
 
 def main():
     problems = []
-    lectures = {
-        p.stem: read_vtt(p, problems) for p in sorted((HERE / "lectures").glob("*.vtt"))
-    }
+    lectures = {p.stem: read_vtt(p, problems) for p in sorted((HERE / "lectures").glob("*.vtt"))}
     sources = json.loads((HERE / "sources-lectures.json").read_text(encoding="utf-8"))
     slugs = [s["slug"] for s in sources]
     if sorted(slugs) != sorted(lectures) or len(set(slugs)) != len(slugs):
