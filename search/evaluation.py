@@ -109,7 +109,7 @@ class EvaluationSet:
     questions: tuple[Question, ...]
 
 
-def _collapsed(text: str) -> str:
+def collapsed(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
@@ -157,26 +157,26 @@ def _json(path: Path) -> list[dict]:
         raise EvaluationError(f"{path}: {error}") from None
 
 
-def _pages(source: Source) -> list[str]:
+def source_pages(source: Source) -> list[str]:
     return [page.strip("\n") for page in source.path.read_text().split("\f")]
 
 
-def _places(evaluation: EvaluationSet) -> dict[tuple[str, str], Place]:
+def answer_places(evaluation: EvaluationSet) -> dict[tuple[str, str], Place]:
     """Where each quoted answer is in its source."""
     by_slug = {source.slug: source for source in evaluation.sources}
     places: dict[tuple[str, str], Place] = {}
     for question in evaluation.questions:
         for answer in question.answers:
             source = by_slug[answer.source]
-            quote = _collapsed(answer.quote)
+            quote = collapsed(answer.quote)
             if source.type == "lecture":
                 cues = parse_captions(source.path.read_bytes(), VTT)
                 found = [Place(start=c.start, end=c.end) for c in cues if quote in c.text]
             else:
                 found = [
                     Place(page=number)
-                    for number, text in enumerate(_pages(source), start=1)
-                    if quote in _collapsed(text)
+                    for number, text in enumerate(source_pages(source), start=1)
+                    if quote in collapsed(text)
                 ]
             if not found:
                 raise EvaluationError(
@@ -233,7 +233,7 @@ def _lecture(source: Source, course: Course, user: User) -> Lecture:
 
 
 def _document(source: Source, course: Course, user: User) -> Document:
-    pages = _pages(source)
+    pages = source_pages(source)
     digest = hashlib.sha256(source.path.read_bytes()).hexdigest()
     document = Document.objects.create(
         owner=user,
@@ -325,7 +325,7 @@ def evaluate(
     """Scores per mode (and, with ``subsets``, per mode on the paraphrases only, as
     ``"<mode> paraphrase"`` and the rest as ``"<mode> shared words"``). Semantic and
     hybrid need embeddings on; without them they run as text and ``ran_as`` says so."""
-    places = _places(evaluation)
+    places = answer_places(evaluation)
     scores: dict[str, Score] = {}
     try:
         with transaction.atomic():
