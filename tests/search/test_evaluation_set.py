@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from search.evaluation import collapsed, source_pages, answer_places, load_set
+from search.evaluation import answer_places, collapsed, load_set, source_pages
 from search.passages import TimedText, lecture_pieces, page_pieces
 from transcripts.captions import VTT, parse_captions
 
