@@ -25,6 +25,7 @@ candidate.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -68,7 +69,7 @@ class Sql:
     """A piece of a statement and its parameters, in the order of its placeholders."""
 
     text: str
-    params: tuple | list = ()
+    params: Sequence[object] = ()
 
     def __add__(self, other: Sql) -> Sql:
         return Sql(self.text + other.text, (*self.params, *other.params))
@@ -113,7 +114,8 @@ def passage_page(*, query: PassageQuery, limit: int, offset: int) -> tuple[int, 
 
 
 def passage_statement(*, query: PassageQuery, limit: int, offset: int) -> Sql:
-    """``passage_page``'s statement, to run after ``SET_LOCAL_SCAN`` in one transaction."""
+    """``passage_page``'s statement, to run after ``SET_LOCAL_SCAN`` in one transaction (apart,
+    so that it can be EXPLAINed)."""
     mine = _mine(query)
     lists = [_by_meaning(query.vector, mine)]
     if query.fused:

@@ -22,10 +22,11 @@ from django.test.utils import CaptureQueriesContext
 from core.storage import storage_delete, storage_save
 from documents.jobs import document_extract_text
 from documents.services import document_text_requeue
+from search.models import Passage
 from tests.documents import pdfs
 from tests.documents.text_helpers import extracted
 from tests.factories import EnrollmentFactory, UserFactory
-from tests.search.embedding_stub import API_KEY, Fault, lexicon_vector
+from tests.search.embedding_stub import API_KEY, DIMENSIONS, Fault, lexicon_vector
 from tests.search.material import captioned_lecture, embed_passages, put_captions, search
 
 pytestmark = pytest.mark.django_db
@@ -217,6 +218,13 @@ def test_filtering_on_another_users_course_finds_nothing(alice_client, bobs_twin
         assert search(alice_client, q, mode=mode, course_id=str(bobs_twins.id))["count"] == 0
 
 
+def test_vectors_of_another_model_are_never_compared(alice_client, biology):
+    Passage.objects.update(embedding_model=f"another-model/{DIMENSIONS}")
+
+    assert search(alice_client, PARAPHRASE, mode="semantic")["count"] == 0
+    assert search(alice_client, "mitochondria", mode="hybrid")["count"] == 1  # by words
+
+
 # --- Only the text that is there now ------------------------------------------------------
 
 
@@ -368,5 +376,7 @@ def test_the_number_of_queries_does_not_grow_with_the_passages(alice_client, ali
     embed_passages()
     many = queries("energy lemma")
 
-    # The caller's row; a savepoint, the index scan's settings, the statement, its release.
+    # The caller's row, then a savepoint (the transaction, outside a test), the index scan's
+    # settings, the one statement and the savepoint's release. (The database cache of
+    # production adds its read of the query's vector.)
     assert few == many == 5
