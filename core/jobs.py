@@ -20,8 +20,8 @@ Holding a transaction open for the length of the job would survive neither, so t
   ends the row failed with a generic message and is raised again, so the task shows the bug.
 - **scratch**: each run works in a temporary directory of its own, removed afterwards; a
   claim removes what a worker that died left behind.
-- **memory**: after each run, the heap pages the job freed go back to the system, so a
-  worker starts every job from the same footprint, whatever the last one needed.
+- **memory** is django-q2's: a worker process whose peak passed ``Q_MAX_RSS_BYTES`` is
+  replaced after its job, so one long recording's buffers do not stay for the next.
 
 Every job's row is a ``core.models.JobRow`` (status, progress, error, attempts, claim) whose
 model declares ``states``: a ``JobStates`` table of its statuses and what a move to each
