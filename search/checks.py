@@ -44,19 +44,11 @@ def embeddings_vectors_check(app_configs, databases=None, **kwargs) -> list[Chec
             )
         ]
     try:
-        if vectors_available(connection):
+        if vectors_available(connection) or server_has_pgvector(connection):
+            # Created, or ``migrate`` creates it (and says so if it may not).
             return []
-        installable = server_has_pgvector(connection)
     except DatabaseError:
         return []  # the database is not reachable: other checks and commands say so
-    if installable:
-        return [
-            Warning(
-                "pgvector is installed on the PostgreSQL server but not created in this "
-                "database: run `manage.py migrate`",
-                id="search.W002",
-            )
-        ]
     return [Error(MISSING, id="search.E002")]
 
 
