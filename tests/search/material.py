@@ -5,6 +5,12 @@ embedding job writes them."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from search.models import Passage
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
 from tests.search.embedding_stub import DIMENSIONS, lexicon_vector
@@ -12,6 +18,7 @@ from tests.search.test_lecture_source import captions
 
 # ``embeddings_on``'s model and size, as ``Passage.embedding_model`` names them.
 SPACE = f"lexicon-test/{DIMENSIONS}"
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def search(client, q: str, **params) -> dict:
@@ -45,3 +52,26 @@ def embed_passages() -> int:
         passage.embedding_model = SPACE
     Passage.objects.bulk_update(passages, ["embedding", "embedding_model"])
     return len(passages)
+
+
+def run_on_sqlite(script: str, tmp_path: Path) -> object:
+    """Run ``script`` in a child process on a fresh embedded SQLite database (the settings
+    of ``make run``) and return the JSON its last line prints."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "studybuddy.settings.local",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "SECRET_KEY": "sqlite-search-test-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -6,11 +6,7 @@ briefly cached; a provider that fails, or no vectors at all, answers by words.""
 from __future__ import annotations
 
 import io
-import json
 import logging
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -27,7 +23,13 @@ from tests.documents import pdfs
 from tests.documents.text_helpers import extracted
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.search.embedding_stub import API_KEY, DIMENSIONS, Fault, lexicon_vector
-from tests.search.material import captioned_lecture, embed_passages, put_captions, search
+from tests.search.material import (
+    captioned_lecture,
+    embed_passages,
+    put_captions,
+    run_on_sqlite,
+    search,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -151,26 +153,7 @@ print(json.dumps(answers))
 
 
 def test_on_sqlite_every_mode_is_text_and_not_degraded(tmp_path):
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "DJANGO_SETTINGS_MODULE": "studybuddy.settings.local",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "SECRET_KEY": "sqlite-search-test-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "MEDIA_ROOT": str(tmp_path / "media"),
-    }
-
-    result = subprocess.run(
-        [sys.executable, "-c", SQLITE_SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    assert run_on_sqlite(SQLITE_SCRIPT, tmp_path) == {
         mode: ["text", False, 1] for mode in ("None", "text", "semantic", "hybrid")
     }
 
