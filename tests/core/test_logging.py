@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
@@ -58,10 +58,8 @@ def test_a_json_line_is_one_object_with_the_context(logs):
         "status": None,
         "duration_ms": None,
     }
-    logged_at = datetime.fromisoformat(line["time"])
     assert line["time"].endswith("Z")
-    assert logged_at.utcoffset().total_seconds() == 0
-    assert abs((datetime.now(UTC) - logged_at).total_seconds()) < 60
+    assert datetime.fromisoformat(line["time"]).utcoffset().total_seconds() == 0
 
 
 def test_outside_a_request_and_a_job_the_context_fields_are_null(logs):
