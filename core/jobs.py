@@ -67,7 +67,6 @@ short example. In outline::
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -96,6 +95,8 @@ from django.db import (
 from django.utils import timezone
 from django.utils.functional import classproperty
 
+from core.logging import carry_context, field_value, log_context
+
 if TYPE_CHECKING:
     from core.models import JobRow
 
@@ -107,16 +108,9 @@ def log_status_change(
     (``subject`` is e.g. ``lecture=<id>``). ``None`` fields are left out; a value with a
     space, a quote or ``=`` is JSON-quoted, so no value can forge a field or a line."""
     details = "".join(
-        f" {key}={_log_value(value)}" for key, value in fields.items() if value is not None
+        f" {key}={field_value(value)}" for key, value in fields.items() if value is not None
     )
     logger.info("%s from=%s to=%s%s", subject, old or "-", new, details)
-
-
-def _log_value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    text = str(value)
-    return json.dumps(text) if (not text or any(c.isspace() or c in '"=' for c in text)) else text
 
 
 # What a move writes besides the status, by what the status means to a job; a model's
@@ -272,7 +266,13 @@ class Job:
     @classmethod
     def run(cls, pk: object) -> Outcome:
         """Claim the row and run the job on it. Returns what happened; raises only for the
-        unexpected, after marking the row failed."""
+        unexpected, after marking the row failed. Every line logged meanwhile, by the job
+        and by the threads it starts with ``carry_context``, carries ``job=<name>:<pk>``."""
+        with log_context(job=f"{cls.name}:{pk}"):
+            return cls._run(pk)
+
+    @classmethod
+    def _run(cls, pk: object) -> Outcome:
         job = cls.claim(pk)
         if job is None:
             return Outcome.SKIPPED
@@ -506,7 +506,9 @@ class _Heartbeat:
     def __init__(self, job: Job) -> None:
         self.job = job
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job.pk}", daemon=True)
+        self._thread = threading.Thread(
+            target=carry_context(self._run), name=f"heartbeat-{job.pk}", daemon=True
+        )
 
     def __enter__(self) -> _Heartbeat:
         self._thread.start()
