@@ -29,12 +29,18 @@ class UsageSerializer(serializers.Serializer):
     lectures = serializers.IntegerField(help_text="Lectures in my list.")
     documents = serializers.IntegerField(help_text="Documents I uploaded.")
     document_bytes = serializers.IntegerField(help_text="Their total size.")
+    assistant_tokens_today = serializers.IntegerField(
+        help_text="Study assistant tokens spent today (UTC)."
+    )
 
 
 class LimitsSerializer(serializers.Serializer):
     document_bytes = serializers.IntegerField(help_text="The most my documents may take.")
     active_downloads = serializers.IntegerField(
         help_text="The most lecture downloads I may have queued or running at once."
+    )
+    assistant_tokens_per_day = serializers.IntegerField(
+        help_text="The most study assistant tokens I may spend per UTC day."
     )
 
 
@@ -65,10 +71,14 @@ class MeView(APIView):
             "first_name": user.first_name,
             "last_name": user.last_name,
             "is_admin": selectors.user_is_api_admin(user),
-            "usage": vars(selectors.user_usage(user=user)),
+            "usage": {
+                **vars(selectors.user_usage(user=user)),
+                "assistant_tokens_today": selectors.user_assistant_tokens_today(user=user),
+            },
             "limits": {
                 "document_bytes": settings.USER_DOCUMENT_QUOTA_BYTES,
                 "active_downloads": settings.USER_ACTIVE_DOWNLOADS,
+                "assistant_tokens_per_day": settings.USER_ASSISTANT_DAILY_TOKENS,
             },
         }
         return Response(MeSerializer(body).data)

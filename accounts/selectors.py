@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import User
 
@@ -71,3 +73,12 @@ def user_is_api_admin(user: User) -> bool:
     if user.clerk_id and user.clerk_id in admin_ids:
         return True
     return str(user.id) in {value.lower() for value in admin_ids}
+
+
+def user_assistant_tokens_today(*, user: User) -> int:
+    """Tokens the study assistant spent for the user today (UTC), read through the
+    relation as ``_per_user`` reads its models."""
+    usage = User._meta.get_field("assistant_usage").related_model
+    today = timezone.now().astimezone(dt.UTC).date()
+    spent = usage.objects.filter(user=user, day=today).aggregate(total=Sum("total_tokens"))
+    return spent["total"] or 0
