@@ -156,7 +156,13 @@ def _by_words(
             excluded=excluded,
             **only,
         )
-    parts = [source(query) for name, source in SOURCES.items() if kind in (None, name)]
+    parts = [
+        source(query)
+        for name, source in SOURCES.items()
+        if kind in (None, name) and (not query.narrowed or only[f"{name}_ids"])
+    ]
+    if not parts:  # narrowed to no source at all
+        return SearchPage(count=0, hits=[])
     if query.full_text is not None:
         count, hits = _ranked_page(parts, q, limit=limit, offset=offset)
         if count is None:  # past the end (or nothing at all): the total alone

@@ -249,7 +249,8 @@ def test_a_client_that_goes_away_mid_answer_leaves_nothing_streaming(
 
 
 def test_the_key_is_sent_to_the_provider_and_never_shown(alice_client, conversation, chat_stub):
-    chat_stub.faults = [Fault(status=400, body=f'{{"error": {{"message": "bad {API_KEY}"}}}}'.encode())]
+    refusal = f'{{"error": {{"message": "bad key {API_KEY}"}}}}'.encode()
+    chat_stub.faults = [Fault(status=400, body=refusal)]
 
     found = read_events(ask(alice_client, conversation["id"], "How do cells make energy?"))
 
