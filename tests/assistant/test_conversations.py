@@ -155,3 +155,13 @@ def test_assistant_usage_prints_tokens_per_account(alice, alice_client, conversa
     total = DailyUsage.objects.get().total_tokens
     assert alice.clerk_id in out.getvalue()
     assert f"1 accounts, {total} tokens in the last 7 day(s)" in out.getvalue()
+
+
+def test_the_stand_in_provider_quotes_source_one_and_cites_it():
+    from assistant.demo.fake_chat_provider import stand_in_answer
+
+    prompt = '<source number="1" title="a" location="x">\nATP is energy.\n</source>'
+
+    words = stand_in_answer([{"role": "user", "content": prompt}])
+
+    assert " ".join(words).endswith("Source 1 says: ATP is energy. [1]")
