@@ -615,7 +615,10 @@ LOGGING = {
 # --- Web process (deploy/web.py: nginx in front of gunicorn) --------------------------------
 
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2, minimum=1)
-WEB_THREADS = env_int("WEB_THREADS", 4, minimum=1)
+# A streamed answer holds a thread while it is written; 32 threads x 2 workers keep 50
+# answers streaming at once with GET /api/lectures p95 within 2 x its p95 with none
+# (docs/architecture.md, `make bench`'s assistant section).
+WEB_THREADS = env_int("WEB_THREADS", 32, minimum=1)
 # nginx drops a client that takes longer than this to send its headers, or pauses longer
 # than this between two reads of its body.
 WEB_CLIENT_TIMEOUT_SECONDS = env_int("WEB_CLIENT_TIMEOUT_SECONDS", 10, minimum=1)
