@@ -344,10 +344,12 @@ def sse_data(
     total = 0
     try:
         for chunk in response.iter_raw():
-            total += len(chunk)
-            if total > max_total_bytes or time.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 raise StreamCut
-            buffer += chunk
+            # One read can hold the whole answer: the lines within the limit still count.
+            room = max_total_bytes - total
+            total += len(chunk)
+            buffer += chunk[:room]
             *lines, buffer = buffer.split(b"\n")
             if len(buffer) > max_line_bytes:
                 raise ProviderError(f"{label} sent a line over {max_line_bytes} bytes")
@@ -359,6 +361,8 @@ def sse_data(
                 if payload == "[DONE]":
                     return
                 yield payload
+            if total > max_total_bytes:
+                raise StreamCut
     except httpx.TimeoutException:
         raise ProviderError(f"{label} stopped answering mid-stream") from None
     except (httpx.TransportError, httpx.StreamError):

@@ -3,11 +3,13 @@ user."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from assistant.models import Conversation, DailyUsage, Message
 from tests.assistant.conftest import ask, read_events
@@ -165,3 +167,29 @@ def test_the_stand_in_provider_quotes_source_one_and_cites_it():
     words = stand_in_answer([{"role": "user", "content": prompt}])
 
     assert " ".join(words).endswith("Source 1 says: ATP is energy. [1]")
+
+
+def test_an_answer_left_streaming_past_the_timeout_reads_as_failed(
+    alice_client, conversation, chat_stub, settings
+):
+    read_events(ask(alice_client, conversation["id"], "How do cells make energy?"))
+    long_ago = timezone.now() - dt.timedelta(seconds=settings.ASSISTANT_TIMEOUT_SECONDS + 60)
+    Message.objects.filter(role=Message.Role.ANSWER).update(
+        status=Message.Status.STREAMING, updated_at=long_ago
+    )
+
+    body = alice_client.get(f"/api/conversations/{conversation['id']}").json()
+
+    assert [m["status"] for m in body["messages"]] == ["completed", "failed"]
+    assert Message.objects.get(role=Message.Role.ANSWER).status == Message.Status.FAILED
+
+
+def test_an_answer_streaming_within_the_timeout_is_left_streaming(
+    alice_client, conversation, chat_stub
+):
+    read_events(ask(alice_client, conversation["id"], "How do cells make energy?"))
+    Message.objects.filter(role=Message.Role.ANSWER).update(status=Message.Status.STREAMING)
+
+    body = alice_client.get(f"/api/conversations/{conversation['id']}").json()
+
+    assert body["messages"][-1]["status"] == "streaming"

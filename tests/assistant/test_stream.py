@@ -257,3 +257,33 @@ def test_the_key_is_sent_to_the_provider_and_never_shown(alice_client, conversat
     assert chat_stub.authorizations == [f"Bearer {API_KEY}"]
     assert API_KEY not in str(found)
     assert API_KEY not in answer_row().error
+
+
+def test_an_answer_past_its_size_limit_is_cut_there_and_truncated(
+    alice_client, conversation, chat_stub, settings
+):
+    chat_stub.tokens = [f"word{n} " for n in range(200)]
+    settings.ASSISTANT_MAX_ANSWER_BYTES = 2000
+
+    found = read_events(ask(alice_client, conversation["id"], "How do cells make energy?"))
+
+    answer = answer_row()
+    assert (answer.status, answer.truncated) == ("completed", True)
+    assert answer.content.startswith("word0 word1 ")
+    assert "word199" not in answer.content
+    assert [e["type"] for e in found[-3:-1]] == ["text-end", "finish"]
+
+
+def test_an_answer_past_its_time_limit_is_cut_there_and_truncated(
+    alice_client, conversation, chat_stub, settings
+):
+    settings.ASSISTANT_TIMEOUT_SECONDS = 1
+    chat_stub.token_delay = 0.3  # seven tokens: the answer outlasts the limit
+
+    found = read_events(ask(alice_client, conversation["id"], "How do cells make energy?"))
+
+    answer = answer_row()
+    assert (answer.status, answer.truncated) == ("completed", True)
+    assert answer.content.startswith("Cells ")
+    assert not answer.content.endswith(".")
+    assert [e["type"] for e in found[-3:-1]] == ["text-end", "finish"]
