@@ -362,6 +362,9 @@ class Bench:
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }
+        # Where nginx is not installed, the caller's word lets gunicorn serve alone.
+        if "WEB_BEHIND_BUFFERING_PROXY" in os.environ:
+            self.env["WEB_BEHIND_BUFFERING_PROXY"] = os.environ["WEB_BEHIND_BUFFERING_PROXY"]
         os.environ.update(self.env)
         import django
 
@@ -1203,6 +1206,7 @@ def _free_port() -> int:
 
 
 def main() -> None:
+    from tests.benchmarks.assistant import assistant_serving
     from tests.benchmarks.media import generate_lectures
 
     started = time.perf_counter()
@@ -1233,6 +1237,7 @@ def main() -> None:
             # Last: it replaces the ORM worker with a Redis one.
             ("queue", bench.queue_latency),
             ("transcription", lambda: bench.transcription(lectures)),
+            ("assistant", lambda: assistant_serving(bench)),
         )
         for name, section in sections:
             if only and name not in only:
