@@ -160,7 +160,8 @@ class ConversationViewSet(
     @extend_schema(
         summary="My conversations with the assistant",
         description="Most recently updated first.",
-        responses={200: ConversationSerializer(many=True), **error_responses(409)},
+        # 404: a ``?format=`` naming neither renderer (DRF's negotiation).
+        responses={200: ConversationSerializer(many=True), **error_responses(404, 409)},
     )
     def list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)
@@ -168,7 +169,7 @@ class ConversationViewSet(
     @extend_schema(
         summary="Start a conversation",
         request=ConversationCreateSerializer,
-        responses={201: ConversationSerializer, **error_responses(400, 409)},
+        responses={201: ConversationSerializer, **error_responses(400, 404, 409)},
     )
     def create(self, request: Request) -> Response:
         data = ConversationCreateSerializer(data=request.data)

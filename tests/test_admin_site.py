@@ -14,6 +14,7 @@ from django_q.models import OrmQ, Schedule, Task
 from django_q.tasks import async_task
 
 from accounts.models import DeletedClerkUser, WebhookDelivery
+from assistant.models import Conversation, DailyUsage, Message
 from search.models import Embedding
 from tests.admin_helpers import admin_url, completed_lecture, failed_lecture, stored_document
 from tests.factories import EnrollmentFactory, UserFactory
@@ -31,6 +32,12 @@ def one_of_everything():
     EnrollmentFactory(course=lecture.course)
     stored_document(course=lecture.course)
     Embedding.objects.create(lecture=lecture, status="failed", error_message="HTTP 401")
+    student = UserFactory()
+    conversation = Conversation.objects.create(owner=student, title="Cells")
+    Message.objects.create(conversation=conversation, role="question", content="What is ATP?")
+    DailyUsage.objects.create(
+        account=f"user:{student.pk}", user=student, day=timezone.now().date(), total_tokens=10
+    )
     Group.objects.create(name="Moderators")
     Schedule.objects.create(name="tick", func="math.floor", args="1", schedule_type="I")
     now = timezone.now()
