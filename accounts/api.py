@@ -30,6 +30,13 @@ class UsageSerializer(serializers.Serializer):
     documents = serializers.IntegerField(help_text="Documents I uploaded.")
     document_bytes = serializers.IntegerField(help_text="Their total size.")
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The counts the apps above this one register (``search``: ``embedded_passages``).
+        fields = super().get_fields()
+        for count in selectors.usage_counts_registered():
+            fields[count.name] = serializers.IntegerField(help_text=count.help_text)
+        return fields
+
 
 class LimitsSerializer(serializers.Serializer):
     document_bytes = serializers.IntegerField(help_text="The most my documents may take.")
@@ -65,7 +72,7 @@ class MeView(APIView):
             "first_name": user.first_name,
             "last_name": user.last_name,
             "is_admin": selectors.user_is_api_admin(user),
-            "usage": vars(selectors.user_usage(user=user)),
+            "usage": selectors.user_usage(user=user),
             "limits": {
                 "document_bytes": settings.USER_DOCUMENT_QUOTA_BYTES,
                 "active_downloads": settings.USER_ACTIVE_DOWNLOADS,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum
+from django.db.models import BigIntegerField, Count, Expression, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -40,24 +41,40 @@ def user_usage_annotations() -> dict[str, Coalesce]:
 
 
 @dataclass(frozen=True)
-class Usage:
-    courses: int
-    lectures: int
-    documents: int
-    document_bytes: int
+class UsageCount:
+    """One more count of ``usage``, kept by an app above this one (``search`` counts the
+    embedded passages): its name in the body, what it means, and ``per_user()``, an
+    expression over users (``OuterRef("pk")`` is the user) built at each read, so it may
+    follow the settings."""
+
+    name: str
+    help_text: str
+    per_user: Callable[[], Expression]
 
 
-def user_usage(*, user: User) -> Usage:
-    """What the user has, in one query whatever the number of rows."""
-    row = User.objects.filter(pk=user.pk).values(**user_usage_annotations()).first()
-    if row is None:  # deleted meanwhile (another process may still hold the user a moment)
-        return Usage(courses=0, lectures=0, documents=0, document_bytes=0)
-    return Usage(
-        courses=row["usage_courses"],
-        lectures=row["usage_lectures"],
-        documents=row["usage_documents"],
-        document_bytes=row["usage_document_bytes"],
-    )
+_usage_counts: dict[str, UsageCount] = {}
+
+
+def usage_count_register(*, name: str, help_text: str, per_user: Callable[[], Expression]) -> None:
+    """Add a count to every user's ``usage`` (``/api/me`` and its schema). Called from an
+    app's ``ready()``: this app imports none of the apps above it."""
+    _usage_counts[name] = UsageCount(name=name, help_text=help_text, per_user=per_user)
+
+
+def usage_counts_registered() -> list[UsageCount]:
+    return list(_usage_counts.values())
+
+
+def user_usage(*, user: User) -> dict[str, int]:
+    """What the user has (``courses``, ``lectures``, ``documents``, ``document_bytes`` and
+    the registered counts), in one query whatever the number of rows."""
+    annotations = {
+        **user_usage_annotations(),
+        **{f"usage_{c.name}": c.per_user() for c in usage_counts_registered()},
+    }
+    row = User.objects.filter(pk=user.pk).values(**annotations).first()
+    # None: deleted meanwhile (another process may still hold the user a moment).
+    return {name.removeprefix("usage_"): (row or {}).get(name, 0) for name in annotations}
 
 
 def user_is_api_admin(user: User) -> bool:

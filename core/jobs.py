@@ -67,18 +67,18 @@ short example. In outline::
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -95,6 +95,8 @@ from django.db import (
 from django.utils import timezone
 from django.utils.functional import classproperty
 
+from core.logging import carry_context, field_value, log_context
+
 if TYPE_CHECKING:
     from core.models import JobRow
 
@@ -106,16 +108,9 @@ def log_status_change(
     (``subject`` is e.g. ``lecture=<id>``). ``None`` fields are left out; a value with a
     space, a quote or ``=`` is JSON-quoted, so no value can forge a field or a line."""
     details = "".join(
-        f" {key}={_log_value(value)}" for key, value in fields.items() if value is not None
+        f" {key}={field_value(value)}" for key, value in fields.items() if value is not None
     )
     logger.info("%s from=%s to=%s%s", subject, old or "-", new, details)
-
-
-def _log_value(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    text = str(value)
-    return json.dumps(text) if (not text or any(c.isspace() or c in '"=' for c in text)) else text
 
 
 # What a move writes besides the status, by what the status means to a job; a model's
@@ -271,7 +266,13 @@ class Job:
     @classmethod
     def run(cls, pk: object) -> Outcome:
         """Claim the row and run the job on it. Returns what happened; raises only for the
-        unexpected, after marking the row failed."""
+        unexpected, after marking the row failed. Every line logged meanwhile, by the job
+        and by the threads it starts with ``carry_context``, carries ``job=<name>:<pk>``."""
+        with log_context(job=f"{cls.name}:{pk}"):
+            return cls._run(pk)
+
+    @classmethod
+    def _run(cls, pk: object) -> Outcome:
         job = cls.claim(pk)
         if job is None:
             return Outcome.SKIPPED
@@ -451,6 +452,44 @@ class Job:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+def requeue_stale_rows(
+    model: type[JobRow],
+    *,
+    stale_before: datetime,
+    queued_before: datetime,
+    enqueue: Callable[[str], object],
+) -> int:
+    """A scheduled reaper's work on one kind of job: queue again the rows whose worker went
+    silent before ``stale_before`` (the attempt count goes on, so a row that kills its
+    worker every time still ends failed at its next claim) and those waiting since before
+    ``queued_before`` (their task was lost). ``enqueue(pk)`` runs after the row's
+    transaction commits. The model needs an ``auto_now`` ``updated_at``. Returns how many
+    rows were queued."""
+    states = model.states
+    stale = model.objects.filter(status__in=states.running).filter(
+        models.Q(heartbeat_at__lt=stale_before)
+        | models.Q(heartbeat_at__isnull=True, updated_at__lt=stale_before)
+    )
+    lost = model.objects.filter(status__in=states.waiting, updated_at__lt=queued_before)
+    queued = 0
+    for pk in [*stale.values_list("pk", flat=True), *lost.values_list("pk", flat=True)]:
+        with transaction.atomic():
+            row = model.objects.select_for_update().filter(pk=pk).first()
+            if row is None:
+                continue
+            beat = row.heartbeat_at or row.updated_at
+            if row.status in states.running and beat < stale_before:
+                move(row, states.waiting[0], reason="stale")
+            elif row.status in states.waiting and row.updated_at < queued_before:
+                row.save(update_fields=["updated_at"])  # the clock restarts
+                states.log(pk, row.status, row.status, reason="job lost")
+            else:
+                continue  # it moved on meanwhile
+            transaction.on_commit(partial(enqueue, str(pk)))
+            queued += 1
+    return queued
+
+
 def _auto_now_fields(model: type[models.Model]) -> dict[str, object]:
     """``auto_now`` fields, which ``QuerySet.update`` does not touch by itself."""
     now = timezone.now()
@@ -467,7 +506,9 @@ class _Heartbeat:
     def __init__(self, job: Job) -> None:
         self.job = job
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job.pk}", daemon=True)
+        self._thread = threading.Thread(
+            target=carry_context(self._run), name=f"heartbeat-{job.pk}", daemon=True
+        )
 
     def __enter__(self) -> _Heartbeat:
         self._thread.start()

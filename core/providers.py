@@ -18,7 +18,6 @@ import email.utils
 import json
 import logging
 import math
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -29,10 +28,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from core import redaction
+
 # Waits longer than this (a Retry-After of an hour) are not waited out inside a job.
 LONGEST_WAIT_SECONDS = 600.0
 _ERROR_BODY_BYTES = 16 * 1024
-_TOKEN_LIKE = re.compile(r"\b(?:sk|gsk|key|api|bearer)[-_][A-Za-z0-9_\-*.]{6,}", re.IGNORECASE)
 
 
 class ProviderError(Exception):
@@ -270,7 +270,5 @@ def retry_after(response: httpx.Response) -> float | None:
 
 def redact(text: str, secret: str) -> str:
     """``text`` without the secret or anything shaped like an API key, on one line."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    text = _TOKEN_LIKE.sub("[redacted]", text)
+    text = redaction.redact(text, secret)
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())

@@ -10,6 +10,7 @@ together: when either exits, the other is stopped, and SIGTERM/SIGINT stop both.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -65,7 +66,32 @@ def _settings():
     return settings
 
 
-def _gunicorn_command(bind: str, settings) -> list[str]:
+def gunicorn_log_config(settings) -> dict:
+    """gunicorn's logging: its own lines (start, workers, a worker's time-out) through the
+    service's handler, so they have its format (``LOG_FORMAT``) and its redaction. No access
+    log: Django logs each request (``studybuddy.requests``) with its id and route template,
+    where gunicorn's line would have the path and the query string, which may hold a token
+    or a signed URL."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        **{part: settings.LOGGING[part] for part in ("filters", "formatters", "handlers")},
+        "root": {"handlers": ["console"], "level": settings.LOG_LEVEL},
+        "loggers": {
+            "gunicorn.error": {
+                "handlers": ["console"],
+                "level": settings.LOG_LEVEL,
+                "propagate": False,
+            },
+            "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        },
+    }
+
+
+def _gunicorn_command(bind: str, settings, runtime_dir: Path) -> list[str]:
+    # gunicorn reads its logging configuration from a file, at start and on SIGHUP.
+    log_config = runtime_dir / "gunicorn-logging.json"
+    log_config.write_text(json.dumps(gunicorn_log_config(settings)))
     return [
         sys.executable,
         "-m",
@@ -81,8 +107,8 @@ def _gunicorn_command(bind: str, settings) -> list[str]:
         str(settings.WEB_THREADS),
         "--timeout",
         "120",
-        "--access-logfile",
-        "-",
+        "--log-config-json",
+        str(log_config),
     ]
 
 
@@ -172,13 +198,16 @@ def main() -> int:
             )
             return 2
         print(f"web: nginx not found; gunicorn serves {bind} itself", file=sys.stderr)
-        os.execv(sys.executable, _gunicorn_command(bind, settings))
+        # The directory outlives this process (exec) for gunicorn, which rereads its
+        # logging configuration there on SIGHUP.
+        runtime = Path(tempfile.mkdtemp(prefix="studybuddy-web-"))
+        os.execv(sys.executable, _gunicorn_command(bind, settings, runtime))
 
     runtime = _runtime_dir()
     socket_path = runtime / "gunicorn.sock"
     gunicorn = subprocess.Popen(
         [
-            *_gunicorn_command(f"unix:{socket_path}", settings),
+            *_gunicorn_command(f"unix:{socket_path}", settings, runtime),
             *BEHIND_NGINX_LIMITS,
             "--umask",
             "0",

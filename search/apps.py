@@ -10,7 +10,18 @@ class SearchConfig(AppConfig):
     verbose_name = "Search"
 
     def ready(self) -> None:
-        from search import signals  # noqa: F401  (receivers)
+        from accounts.selectors import usage_count_register
+        from search import checks, signals  # noqa: F401  (checks, receivers)
+        from search.embeddings import embedded_passages_per_user
         from search.vectors import prepare_after_migrate
 
         post_migrate.connect(prepare_after_migrate, sender=self, dispatch_uid="search.vectors")
+        # accounts sits below search: it learns of this count by registration.
+        usage_count_register(
+            name="embedded_passages",
+            help_text=(
+                "Passages of my lectures and documents searchable by meaning (with a vector "
+                "of the configured embeddings model); 0 when embeddings are off."
+            ),
+            per_user=embedded_passages_per_user,
+        )

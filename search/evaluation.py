@@ -243,8 +243,9 @@ def _document(source: Source, course: Course, user: User) -> Document:
         sha256=digest,
         storage_key=f"evaluation/{digest}",  # never read: the text is the set's
     )
-    DocumentText.objects.create(
-        document=document, status=TextStatus.COMPLETED, page_count=len(pages), progress=100
+    DocumentText.objects.update_or_create(
+        document=document,
+        defaults={"status": TextStatus.COMPLETED, "page_count": len(pages), "progress": 100},
     )
     DocumentPage.objects.bulk_create(
         DocumentPage(

@@ -23,7 +23,7 @@ from django.db import transaction
 from core.fulltext import vector_of
 from documents.models import Document, DocumentPage
 from search.models import Passage
-from search.services import embedding_queue_for_source
+from search.services import embedding_lock_for_source, embedding_queue_for_source
 from transcripts.models import TranscriptSegment
 
 LECTURE_MIN_SECONDS = 45.0
@@ -192,6 +192,8 @@ def passages_rebuild_document(*, document_id: uuid.UUID) -> int:
 
 def _replace(old, rows: list[Passage], **source: uuid.UUID) -> int:
     with transaction.atomic():
+        # A running embedding job writes this source's vectors holding its row's lock.
+        embedding_lock_for_source(**source)
         old.delete()
         Passage.objects.bulk_create(rows, batch_size=1000)
         embedding_queue_for_source(passage_count=len(rows), **source)

@@ -1,8 +1,15 @@
 """The search: every source of the caller's material in one ranked list.
 
-Each source (``search.sources``) selects only the caller's own rows and gives the same
-columns; the sources are combined with ``UNION ALL``, ordered by rank (then by kind, id and
-place, so pages of results do not overlap) and cut with ``LIMIT``/``OFFSET``.
+Three modes (``search_material``'s ``mode``): ``text``, word search over transcript
+segments and document pages, below; ``semantic`` and ``hybrid``, over passages by meaning
+and by words and meaning fused (``search.passage_search``), when embeddings are on
+(``EMBEDDINGS_BACKEND=openai`` and pgvector). Without them every mode is ``text``: that is
+the configuration, not a fault. When the query's embedding fails (``search.query_embedding``:
+one short request), a ``semantic`` or ``hybrid`` search answers as ``text``, ``degraded``.
+
+Word search: each source (``search.sources``) selects only the caller's own rows and gives
+the same columns; the sources are combined with ``UNION ALL``, ordered by rank (then by
+kind, id and place, so pages of results do not overlap) and cut with ``LIMIT``/``OFFSET``.
 
 On PostgreSQL that is one query, whatever the number of sources or matches: the total comes
 with the page's rows (``COUNT(*) OVER ()``, computed before the cut: the matches are all
@@ -14,23 +21,33 @@ end (no rows, ``offset`` > 0) costs a second query, for the total. Without full-
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import User
 from core.fulltext import (
-    GT_STAND_IN,
-    LT_STAND_IN,
-    for_parser,
     full_text_available,
     search_query,
 )
-from search.snippets import HEADLINE_OPTIONS, html_snippet, plain_snippet, plain_terms
+from core.providers import ProviderError
+from search.passage_search import PassageQuery, passage_page
+from search.query_embedding import query_embedding
+from search.services import embeddings_enabled
+from search.snippets import headline_sql, html_snippet, plain_snippet, plain_terms
 from search.sources import COLUMNS, SOURCES, Query
+
+logger = logging.getLogger("studybuddy.search")
+
+TEXT = "text"
+SEMANTIC = "semantic"
+HYBRID = "hybrid"
+MODES = (TEXT, SEMANTIC, HYBRID)
 
 ORDER = ("-hit_rank", "hit_type", "hit_id", "hit_page", "hit_start")
 
@@ -52,6 +69,8 @@ class Hit:
 class SearchPage:
     count: int
     hits: list[Hit]
+    mode: str = TEXT  # the mode that ran
+    degraded: bool = False  # ``semantic`` or ``hybrid`` was asked, and the provider failed
 
 
 def search_material(
@@ -60,12 +79,44 @@ def search_material(
     q: str,
     course_id: uuid.UUID | None = None,
     kind: str | None = None,
+    mode: str | None = None,
     limit: int,
     offset: int,
 ) -> SearchPage:
     """The caller's hits for ``q`` (web-search syntax), best first: ``limit`` of them from
     ``offset``, and how many there are in all. ``kind`` is a source name (``lecture``,
-    ``document``) or ``None`` for all."""
+    ``document``) or ``None`` for all; ``mode`` one of ``MODES``, or ``None`` for
+    ``hybrid`` where embeddings are on (see the module)."""
+    by_words = partial(
+        _by_words, user=user, q=q, course_id=course_id, kind=kind, limit=limit, offset=offset
+    )
+    mode = mode or HYBRID
+    if mode == TEXT or not embeddings_enabled():
+        return by_words()
+    try:
+        vector = query_embedding(q=q)
+    except ProviderError as error:
+        # One line, without the key (the provider client's messages never carry it).
+        logger.warning("search mode=%s answered by words (degraded): %s", mode, error)
+        return dataclasses.replace(by_words(), degraded=True)
+    query = PassageQuery(
+        user_id=user.pk, q=q, vector=vector, fused=mode == HYBRID, course_id=course_id, kind=kind
+    )
+    count, rows = passage_page(query=query, limit=limit, offset=offset)
+    hits = [_hit(row, html_snippet(row["headline"])) for row in rows]
+    return SearchPage(count=count, hits=hits, mode=mode)
+
+
+def _by_words(
+    *,
+    user: User,
+    q: str,
+    course_id: uuid.UUID | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+) -> SearchPage:
+    """Word search (``text``) over transcript segments and document pages."""
     if full_text_available():
         query = Query(user=user, course_id=course_id, full_text=search_query(q))
     else:
@@ -126,19 +177,16 @@ def _ranked_page(
             for name in ORDER
         )
 
+    headline, headline_params = headline_sql("page.hit_text", q)
     sql = (
         f"SELECT {', '.join(f'page.{name}' for name in columns)}, page.total, "  # noqa: S608
-        "ts_headline(%s::regconfig, translate(page.hit_text, '<>', %s), "
-        "websearch_to_tsquery(%s::regconfig, %s), %s) "
-        "FROM ("
+        f"{headline} FROM ("
         f"SELECT hits.*, COUNT(*) OVER () AS total FROM ({inner}) AS hits "
         f"ORDER BY {order('hits')} LIMIT %s OFFSET %s"
         f") AS page ORDER BY {order('page')}"
     )
-    config = settings.SEARCH_CONFIG
     # In the order of the placeholders: the headline's, the sources', the cut.
-    params = [config, LT_STAND_IN + GT_STAND_IN, config, for_parser(q), HEADLINE_OPTIONS]
-    params += [*inner_params, limit, offset]
+    params = [*headline_params, *inner_params, limit, offset]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

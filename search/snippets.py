@@ -13,13 +13,26 @@ from __future__ import annotations
 import html
 import re
 
-from core.fulltext import GT_STAND_IN, LT_STAND_IN, MARK_START, MARK_STOP
+from django.conf import settings
+
+from core.fulltext import GT_STAND_IN, LT_STAND_IN, MARK_START, MARK_STOP, for_parser
 
 # ts_headline's options: the markers, and the words around the best match (a short page
 # whole, punctuation included; fragment mode would trim it at word boundaries).
 HEADLINE_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=30, MinWords=15"
 # The SQLite fallback: characters of context around the first match.
 PLAIN_CONTEXT_CHARS = 160
+
+
+def headline_sql(column: str, q: str) -> tuple[str, list[str]]:
+    """``ts_headline`` of the text in ``column`` for the query ``q`` (web-search syntax), as
+    ``html_snippet`` reads it: the SQL expression and its parameters."""
+    config = settings.SEARCH_CONFIG
+    return (
+        f"ts_headline(%s::regconfig, translate({column}, '<>', %s), "
+        "websearch_to_tsquery(%s::regconfig, %s), %s)",
+        [config, LT_STAND_IN + GT_STAND_IN, config, for_parser(q), HEADLINE_OPTIONS],
+    )
 
 
 def html_snippet(headline: str) -> str:

@@ -26,7 +26,7 @@ def current_database_url() -> str:
     return f"postgresql://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -36,7 +36,7 @@ class LiveServer:
     """``gunicorn studybuddy.wsgi`` with ``env`` on a free loopback port; ``url`` once ready."""
 
     def __init__(self, env: dict[str, str], log: Path, *, workers: int = 2) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._log = log.open("ab")

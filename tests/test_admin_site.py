@@ -14,6 +14,7 @@ from django_q.models import OrmQ, Schedule, Task
 from django_q.tasks import async_task
 
 from accounts.models import DeletedClerkUser, WebhookDelivery
+from search.models import Embedding
 from tests.admin_helpers import admin_url, completed_lecture, failed_lecture, stored_document
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.factories import LectureLinkFactory
@@ -29,6 +30,7 @@ def one_of_everything():
     LectureLinkFactory(lecture=lecture)
     EnrollmentFactory(course=lecture.course)
     stored_document(course=lecture.course)
+    Embedding.objects.create(lecture=lecture, status="failed", error_message="HTTP 401")
     Group.objects.create(name="Moderators")
     Schedule.objects.create(name="tick", func="math.floor", args="1", schedule_type="I")
     now = timezone.now()

@@ -58,6 +58,7 @@ PRODUCTION = {
         ({"DEBUG": "maybe"}, "DEBUG must be true or false, not 'maybe'"),
         ({"DOCUMENT_MAX_BYTES": "lots"}, "DOCUMENT_MAX_BYTES must be a whole number"),
         ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND must be one of local, s3"),
+        ({"LOG_FORMAT": "yaml"}, "LOG_FORMAT must be one of text, json, not 'yaml'"),
         ({"CLERK_JWKS_URL": "file:///etc/passwd"}, "CLERK_JWKS_URL must be an https URL"),
         (
             {"CLERK_JWKS_URL": "http://clerk.example.com/.well-known/jwks.json"},
@@ -71,6 +72,7 @@ PRODUCTION = {
         "debug",
         "int",
         "choice",
+        "log-format",
         "jwks-url",
         "jwks-plain-http",
     ],

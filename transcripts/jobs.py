@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from core.jobs import Job, LostClaim, Outcome
+from core.logging import carry_context
 from core.storage import StorageUnavailable, StoredChunks
 from lectures.models import Lecture
 from transcripts.chunking import (
@@ -209,7 +210,9 @@ class TranscriptJob(Job):
             for chunk in todo:
                 self._collect(pending, answers, plan, block=False)
                 path = self._encode(audio, chunk, fmt, scratch)
-                pending[pool.submit(self._send, client, chunk, path, fmt)] = chunk
+                # The sending threads log with the job's context (its retry warnings).
+                send = carry_context(self._send)
+                pending[pool.submit(send, client, chunk, path, fmt)] = chunk
             while pending:
                 self._collect(pending, answers, plan, block=True)
             finished = True

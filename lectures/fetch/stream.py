@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from core.logging import carry_context
 from lectures.fetch.guard import SourcePolicy, check_stream_url
 from lectures.fetch.hls import HLSDownload
 from lectures.fetch.progress import Progress, ProgressCallback
@@ -60,8 +61,12 @@ class StreamedRecording:
         self._error: BaseException | None = None
         self._on_close: Callable[[], None] | None = None
         self.bytes_read = 0
+        # Started by a job: what the producer logs carries the job's context.
         self._thread = threading.Thread(
-            target=self._produce, args=(chunks,), name="recording-stream", daemon=True
+            target=carry_context(self._produce),
+            args=(chunks,),
+            name="recording-stream",
+            daemon=True,
         )
 
     # --- the producer's side ---------------------------------------------------------

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer, whichever layer gives it, carries the request's id and is logged.
+    "core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -565,14 +567,20 @@ SPECTACULAR_SETTINGS = {
 # --- Logging --------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# text: readable lines; json: one JSON object per line (core/logging.py).
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
+_LOG_FORMATTERS = {"text": "core.logging.TextFormatter", "json": "core.logging.JsonFormatter"}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
+    "filters": {"context": {"()": "core.logging.LogContextFilter"}},
+    "formatters": {"service": {"()": _LOG_FORMATTERS[LOG_FORMAT]}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "service",
+            "filters": ["context"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

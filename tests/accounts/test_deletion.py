@@ -185,7 +185,13 @@ def test_after_delete_me_the_same_token_finds_a_new_empty_user(
     body = response.json()
     assert body["clerk_id"] == "user_alice"
     assert body["id"] != str(alice.id)
-    assert body["usage"] == {"courses": 0, "lectures": 0, "documents": 0, "document_bytes": 0}
+    assert body["usage"] == {
+        "courses": 0,
+        "lectures": 0,
+        "documents": 0,
+        "document_bytes": 0,
+        "embedded_passages": 0,
+    }
     assert not DeletedClerkUser.objects.exists()
 
 

@@ -36,6 +36,7 @@ def test_me_answers_the_profile_usage_and_limits(alice, alice_client, settings):
             "lectures": 1,
             "documents": 3,
             "document_bytes": sum(d.size_bytes for d in documents),
+            "embedded_passages": 0,
         },
         "limits": {"document_bytes": 1_000_000, "active_downloads": 3},
     }
@@ -48,7 +49,13 @@ def test_me_counts_only_the_callers_things(alice, bob, alice_client):
 
     usage = alice_client.get("/api/me").json()["usage"]
 
-    assert usage == {"courses": 0, "lectures": 0, "documents": 0, "document_bytes": 0}
+    assert usage == {
+        "courses": 0,
+        "lectures": 0,
+        "documents": 0,
+        "document_bytes": 0,
+        "embedded_passages": 0,
+    }
 
 
 def test_me_says_when_the_caller_is_an_api_admin(alice, alice_client, settings):

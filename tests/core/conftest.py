@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from core.ratelimits import rate_limit_store
+from tests.logs import CapturedLogs, captured_logs
 
 
 @pytest.fixture
@@ -22,3 +23,10 @@ def rates(settings) -> Callable[..., None]:
 
     yield set_rates
     store.clear()
+
+
+@pytest.fixture
+def logs() -> Iterator[CapturedLogs]:
+    """What the service logs during the test, as its handler writes it."""
+    with captured_logs() as captured:
+        yield captured

@@ -249,6 +249,26 @@ def test_the_heartbeat_is_refreshed_while_the_job_works(probe):
     assert beats[1] > beats[0]
 
 
+def test_the_heartbeat_threads_lines_carry_the_jobs_context(probe, monkeypatch, logs):
+    lecture = LectureFactory()
+
+    def database_blip(job: ProbeJob) -> None:
+        raise RuntimeError("database blip")
+
+    def failed_beats() -> list[logging.LogRecord]:
+        return [r for r in logs.records if r.getMessage().endswith("heartbeat failed")]
+
+    def steps(job: ProbeJob, scratch: Path) -> None:
+        wait_until(failed_beats, message="no failed heartbeat was logged")
+        complete(job, scratch)
+
+    monkeypatch.setattr(probe, "heartbeat", database_blip)
+    with_steps(probe, steps)
+    assert probe.run(lecture.pk) == Outcome.COMPLETED
+    warning = failed_beats()[0]
+    assert (warning.threadName, warning.job) == (f"heartbeat-{lecture.pk}", f"probe:{lecture.pk}")
+
+
 def test_progress_is_written_at_most_once_a_second_and_never_as_100(probe, monkeypatch):
     lecture = LectureFactory()
     written: list[int] = []

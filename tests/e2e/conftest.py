@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+# The embeddings stub and settings, shared with the search tests.
+from tests.search.conftest import embedding_stub, embeddings_on, pgvector  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 

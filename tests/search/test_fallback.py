@@ -5,10 +5,6 @@ real SQLite database in a child process."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +12,7 @@ import pytest
 from search.snippets import plain_snippet, plain_terms
 from tests.documents import pdfs
 from tests.documents.text_helpers import extracted
+from tests.search.material import run_on_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -108,26 +105,7 @@ print(json.dumps({"count": found.count, "hits": hits}))
 
 
 def test_on_sqlite_migrations_run_and_search_matches_substrings(tmp_path):
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "DJANGO_SETTINGS_MODULE": "studybuddy.settings.local",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "SECRET_KEY": "sqlite-search-test-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "MEDIA_ROOT": str(tmp_path / "media"),
-    }
-
-    result = subprocess.run(
-        [sys.executable, "-c", SQLITE_SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    assert run_on_sqlite(SQLITE_SCRIPT, tmp_path) == {
         "count": 1,
         "hits": [["alice.pdf", 1, "Sorting &lt;b&gt;<mark>arrays</mark>&lt;/b&gt; fast"]],
     }

@@ -206,6 +206,7 @@ def test_a_document_whose_text_is_not_completed_is_not_searched(alice_client, al
 
 def test_lecture_hits_need_transcripts_and_are_none_yet(alice_client, algebra):
     assert search(alice_client, "vector", type="lecture") == {
+        "mode": "text",
         "count": 0,
         "next": None,
         "previous": None,
@@ -261,8 +262,19 @@ def test_the_number_of_queries_does_not_grow_with_the_hits(
         ({"q": "line\nbreak"}, "q"),
         ({"q": "matrix", "type": "video"}, "type"),
         ({"q": "matrix", "course_id": "not-a-uuid"}, "course_id"),
+        ({"q": "matrix", "mode": "fuzzy"}, "mode"),
     ],
-    ids=["missing", "empty", "blank", "201 chars", "NUL", "newline", "bad type", "bad course"],
+    ids=[
+        "missing",
+        "empty",
+        "blank",
+        "201 chars",
+        "NUL",
+        "newline",
+        "bad type",
+        "bad course",
+        "bad mode",
+    ],
 )
 def test_a_bad_query_is_400_on_its_field(alice_client, algebra, params, field):
     pages_before = DocumentPage.objects.count()

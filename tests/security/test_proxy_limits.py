@@ -5,7 +5,10 @@ API's JSON error body, so no HTML page from nginx or gunicorn ever answers."""
 from __future__ import annotations
 
 import json
+import re
 import socket
+
+import httpx
 
 from tests.security import test_slow_clients as slow_clients
 
@@ -56,8 +59,9 @@ OVER_NGINX = {
 }
 
 
-def _send(web: str, head: bytes) -> tuple[int, str, bytes]:
-    """Send a request's head as raw bytes; the status, Content-Type and body of the answer."""
+def _answer(web: str, head: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send a request's head as raw bytes; the status, headers (lower-case names) and body
+    of the answer."""
     port = int(web.rsplit(":", 1)[1])
     request_line, _, headers = head.partition(b"\r\n")
     raw = request_line + b"\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers + b"\r\n"
@@ -71,15 +75,17 @@ def _send(web: str, head: bytes) -> tuple[int, str, bytes]:
             pass
     head_bytes, _, body = answer.partition(b"\r\n\r\n")
     status_line, *header_lines = head_bytes.decode("latin-1").split("\r\n")
-    content_type = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in header_lines
-            if line.lower().startswith("content-type:")
-        ),
-        "",
-    )
-    return int(status_line.split(" ")[1]), content_type, body
+    answer_headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in header_lines)
+    }
+    return int(status_line.split(" ")[1]), answer_headers, body
+
+
+def _send(web: str, head: bytes) -> tuple[int, str, bytes]:
+    """Send a request's head as raw bytes; the status, Content-Type and body of the answer."""
+    status, headers, body = _answer(web, head)
+    return status, headers.get("content-type", ""), body
 
 
 def _json_error(body: bytes) -> dict | None:
@@ -130,3 +136,34 @@ def test_an_http_version_nginx_does_not_speak_is_the_json_error_body(web):
 
     assert (status, content_type) == (505, "application/json")
     assert json.loads(body)["code"] == "http_version_not_supported"
+
+
+# --- Request ids ---------------------------------------------------------------------------
+
+
+def test_a_clients_request_id_goes_through_nginx_and_comes_back_once(web):
+    answer = httpx.get(f"{web}/healthz", headers={"X-Request-ID": "client-7"}, timeout=10)
+
+    assert answer.status_code == 200
+    assert answer.headers.get_list("x-request-id") == ["client-7"]
+
+
+def test_nginx_replaces_a_malformed_request_id_with_its_own(web):
+    answer = httpx.get(f"{web}/healthz", headers={"X-Request-ID": "a" * 201}, timeout=10)
+
+    [request_id] = answer.headers.get_list("x-request-id")
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+
+
+def test_nginxs_own_refusals_carry_a_request_id(web):
+    too_large = (
+        b"POST /api/documents/upload HTTP/1.1\r\nX-Request-ID: big-upload-1\r\n"
+        b"Content-Length: 99999999999\r\n"
+    )
+    status, headers, _ = _answer(web, too_large)
+    assert (status, headers["x-request-id"]) == (413, "big-upload-1")
+
+    head, status, _ = OVER_NGINX["request line of 20,000 bytes"]
+    refused, headers, _ = _answer(web, head)
+    assert refused == status
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["x-request-id"])

@@ -5,27 +5,20 @@ else, and are dropped after the read timeout."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.auth import ISSUER, session_claims, sign
-from tests.live_server import ROOT, current_database_url
+from tests.web_process import NGINX_INSTALLED, web_process
 
-NGINX = "/usr/sbin/nginx"
 pytestmark = [
     pytest.mark.e2e,
     # CI installs nginx (.ci/run), so there a missing nginx fails instead of skipping.
     pytest.mark.skipif(
-        not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists())
-        and not os.environ.get("CI"),
+        not NGINX_INSTALLED and not os.environ.get("CI"),
         reason="needs Debian's nginx (apt-get install nginx; .ci/run does it)",
     ),
 ]
@@ -34,54 +27,18 @@ READ_TIMEOUT_SECONDS = 2
 STALLED = 50
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def web(transactional_db, clerk_key, tmp_path) -> Iterator[str]:
     """``python deploy/web.py`` as the Procfile starts it, on a loopback port."""
-    port = _free_port()
-    log = (tmp_path / "web.log").open("ab")
-    env = {
-        "PATH": os.environ["PATH"] + ":/usr/sbin",
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "DJANGO_SETTINGS_MODULE": "studybuddy.settings.test",
-        "DATABASE_URL": current_database_url(),
-        "DEBUG": "false",
-        "CLERK_JWT_KEY": clerk_key.public_pem,
-        "CLERK_ISSUER": ISSUER,
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "WEB_HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "WEB_CLIENT_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "deploy/web.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, "deploy/web.py exited; see its log"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "deploy/web.py not ready within 30 s"
-        time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    with web_process(
+        tmp_path / "web.log",
+        CLERK_JWT_KEY=clerk_key.public_pem,
+        CLERK_ISSUER=ISSUER,
+        MEDIA_ROOT=str(tmp_path / "media"),
+        WEB_CONCURRENCY="2",
+        WEB_CLIENT_TIMEOUT_SECONDS=str(READ_TIMEOUT_SECONDS),
+    ) as url:
+        yield url
 
 
 def _stall(port: int, *, mid_body: bool) -> socket.socket:
