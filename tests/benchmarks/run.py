@@ -471,6 +471,7 @@ class Bench:
             for service in (self.web, self.worker):
                 service.stop()
                 self.services.remove(service)
+            self._provider.prepare_database()
             self.web = self.start_web(**self._provider.env)
             self.worker = self.start_worker("orm", **self._provider.env)
             self._serving_embeddings = True
