@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import random
 import re
@@ -328,10 +329,10 @@ def _queries_per_request(
 
 def _plans(bench: Bench, queries: list[tuple[str, dict[str, str]]]) -> None:
     """``EXPLAIN ANALYZE`` of the service's own statements for the first query in each mode,
-    as ``search_material`` sent them (captured in this process, run again in a transaction
-    with the settings it made before them): the meaning list must come from the size's
-    HNSW index."""
-    from django.db import connection, transaction
+    as ``search_material`` sent them (captured in this process): the meaning list must come
+    from the size's HNSW index. For comparison, the semantic statement is also timed
+    without index scans: exact distances over the caller's passages."""
+    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
@@ -347,21 +348,9 @@ def _plans(bench: Bench, queries: list[tuple[str, dict[str, str]]]) -> None:
         with CaptureQueriesContext(connection) as captured:
             search_material(user=user, q=q, mode=mode, limit=20, offset=0)
         statements = [query["sql"] for query in captured.captured_queries]
-        distance = [n for n, sql in enumerate(statements) if "<=>" in sql]
-        if not distance:
-            raise SystemExit(f"mode={mode}: no statement with a cosine distance: {statements}")
-        with transaction.atomic(), connection.cursor() as cursor:
-            for sql in statements[: distance[0]]:
-                if not sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
-                    cursor.execute(sql)
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statements[distance[0]])
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            transaction.set_rollback(True)
+        plan, milliseconds = _explain(statements)
         uses = bool(re.search(rf"Index Scan using {index}\b", plan))
-        # The query's vector is hundreds of characters: the plan keeps its first few.
-        plan = re.sub(r"'\[([^\]]{40})[^\]]*\]'", r"'[\1…]'", plan)
         bench.report.notes[f"{mode}_plan"] = {"query": q, "plan": plan.splitlines()}
-        executed = re.search(r"Execution Time: ([\d.]+) ms", plan)
         bench.report.add(
             f"{mode} plan: meaning list from HNSW index {index}",
             float(uses),
@@ -369,10 +358,35 @@ def _plans(bench: Bench, queries: list[tuple[str, dict[str, str]]]) -> None:
             "uses it",
             uses,
         )
-        if executed:
+        bench.report.add(f"{mode} plan: EXPLAIN ANALYZE execution", milliseconds, "ms")
+        if mode == "semantic":
+            plan, milliseconds = _explain(statements, "SET LOCAL enable_indexscan = off")
+            bench.report.notes["semantic_plan_without_index_scans"] = plan.splitlines()
             bench.report.add(
-                f"{mode} plan: EXPLAIN ANALYZE execution", float(executed.group(1)), "ms"
+                "semantic, no index scan (exact, the caller's passages)", milliseconds, "ms"
             )
+
+
+def _explain(statements: list[str], *settings: str) -> tuple[str, float]:
+    """The plan of the statement with a cosine distance among ``statements`` (those of one
+    search, in order), run in a transaction after the ones before it and ``settings``, and
+    its execution time in milliseconds."""
+    from django.db import connection, transaction
+
+    distance = next((n for n, sql in enumerate(statements) if "<=>" in sql), None)
+    if distance is None:
+        raise SystemExit(f"no statement with a cosine distance: {statements}")
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in [*statements[:distance], *settings]:
+            if not sql.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+                cursor.execute(sql)
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statements[distance])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    executed = re.search(r"Execution Time: ([\d.]+) ms", plan)
+    # The query's vector is hundreds of characters: the plan keeps its first few.
+    plan = re.sub(r"'\[([^\]]{40})[^\]]*\]'", r"'[\1…]'", plan)
+    return plan, float(executed.group(1)) if executed else math.nan
 
 
 def _stub_latency(bench: Bench, provider: Provider, texts: list[str]) -> None:
