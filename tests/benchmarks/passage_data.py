@@ -1,7 +1,7 @@
 """The semantic benchmark's passages: every passage of the search data set's material
 (``search_data``: 11 users, each 200 one-hour lectures and 500 documents of 20 pages), cut by
 the service's own cutters (``search.passages.lecture_pieces`` over each lecture's segments,
-``page_pieces`` over each page: ~11 400 + 10 000 passages a user, ~235 000 in all), each
+``page_pieces`` over each page: ~24 000 passages a user, ~266 000 in all), each
 with its ``tsvector`` and the vector the test embedding server gives its text
 (``tests.search.embedding_stub.lexicon_vector``) in the space of ``MODEL`` and the chosen
 size, written straight into ``search_passage``, with one completed ``Embedding`` row per
