@@ -43,6 +43,9 @@ class LimitsSerializer(serializers.Serializer):
     active_downloads = serializers.IntegerField(
         help_text="The most lecture downloads I may have queued or running at once."
     )
+    assistant_tokens_per_day = serializers.IntegerField(
+        help_text="The most study assistant tokens I may spend per UTC day."
+    )
 
 
 class MeSerializer(serializers.Serializer):
@@ -76,6 +79,7 @@ class MeView(APIView):
             "limits": {
                 "document_bytes": settings.USER_DOCUMENT_QUOTA_BYTES,
                 "active_downloads": settings.USER_ACTIVE_DOWNLOADS,
+                "assistant_tokens_per_day": settings.USER_ASSISTANT_DAILY_TOKENS,
             },
         }
         return Response(MeSerializer(body).data)

@@ -1,5 +1,6 @@
-"""HTTP to an OpenAI-compatible provider (transcription, embeddings): one way to retry, to
-read an answer within bounds and to say what went wrong without showing the key.
+"""HTTP to an OpenAI-compatible provider (transcription, embeddings, the assistant's chat):
+one way to retry, to read an answer within bounds and to say what went wrong without
+showing the key.
 
 Transient failures (timeouts, connection errors, 429 honouring ``Retry-After``, 408 and
 5xx) are retried with back-off; anything else fails at once. The API key goes only into
@@ -9,7 +10,8 @@ provider text, never from an exception or a request that could carry the key.
 A client names its provider for people (``label``: "the transcription provider") and the
 prefix of its settings (``setting``: ``TRANSCRIPTION`` for ``TRANSCRIPTION_API_KEY``), and
 sends its requests with ``request``, giving it the request as a context manager that
-yields the streamed response.
+yields the streamed response; an answer read as it is written (Server-Sent Events) is
+opened with ``streaming`` and read with ``sse_data``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -33,6 +35,7 @@ from core import redaction
 # Waits longer than this (a Retry-After of an hour) are not waited out inside a job.
 LONGEST_WAIT_SECONDS = 600.0
 _ERROR_BODY_BYTES = 16 * 1024
+_T = TypeVar("_T")
 
 
 class ProviderError(Exception):
@@ -112,12 +115,49 @@ class ProviderClient:
         """The JSON object the provider answers, after retries. ``send(http)`` is a context
         manager around the streamed response (``http.stream(…)``); ``what`` names the
         request in logs."""
+        return self._retrying(what, lambda: self._once(send))
+
+    @contextmanager
+    def streaming(
+        self,
+        what: str,
+        send: Callable[[httpx.Client], AbstractContextManager[httpx.Response]],
+        *,
+        deadline: float | None = None,
+    ) -> Iterator[httpx.Response]:
+        """The provider's streamed answer, open, once it answered 200: refusals and
+        transient failures before that are handled as ``request``'s (a wait that would end
+        past ``deadline``, a ``time.monotonic()``, fails instead). No answer within the
+        client's timeout fails at once: the caller is waiting."""
+        with ExitStack() as stack:
+
+            def once() -> httpx.Response:
+                opened = send(self._http)
+                try:
+                    response = opened.__enter__()
+                except httpx.TimeoutException:
+                    raise ProviderError(
+                        f"{self.label} did not answer within {self.endpoint.timeout:.0f} s"
+                    ) from None
+                except (httpx.TransportError, httpx.StreamError):
+                    raise _Retry("connection failed", kind="connection") from None
+                if response.status_code != 200:
+                    try:
+                        self._refused(response)
+                    finally:
+                        opened.__exit__(None, None, None)
+                stack.push(opened.__exit__)
+                return response
+
+            yield self._retrying(what, once, deadline=deadline)
+
+    def _retrying(self, what: str, once: Callable[[], _T], *, deadline: float | None = None) -> _T:
         attempt = 0
         while True:
             if self.stop.is_set():
                 raise Stopped
             try:
-                return self._once(send)
+                return once()
             except _Retry as retry:
                 if self.stop.is_set():
                     raise Stopped from None  # the job ended meanwhile: no retry
@@ -129,9 +169,12 @@ class ProviderClient:
                     delay = min(
                         self.endpoint.backoff_cap, self.endpoint.backoff * 2 ** (attempt - 1)
                     )
-                if delay > LONGEST_WAIT_SECONDS:
+                if delay > LONGEST_WAIT_SECONDS or (
+                    deadline is not None and time.monotonic() + delay > deadline
+                ):
                     raise ProviderError(
-                        f"{self.label} asked to wait {delay:.0f} s (HTTP 429); try again later",
+                        f"{self.label} asked to wait {delay:.0f} s ({retry.reason}); "
+                        "try again later",
                         transient=True,
                     ) from None
                 self.logger.warning(
@@ -272,3 +315,54 @@ def redact(text: str, secret: str) -> str:
     """``text`` without the secret or anything shaped like an API key, on one line."""
     text = redaction.redact(text, secret)
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+class StreamCut(Exception):
+    """A streamed answer reached one of its limits (its size or its deadline): what came
+    so far is whole, the rest is not read."""
+
+
+def sse_data(
+    response: httpx.Response,
+    *,
+    label: str,
+    deadline: float,
+    max_line_bytes: int,
+    max_total_bytes: int,
+) -> Iterator[str]:
+    """The ``data:`` payloads of a Server-Sent Events answer, as they arrive, up to the
+    provider's final ``data: [DONE]``.
+
+    An answer that ends without ``[DONE]``, a dropped connection, a pause past the client's
+    read timeout or a line over ``max_line_bytes`` is a ``ProviderError``; the body past
+    ``max_total_bytes`` or the clock past ``deadline`` (a ``time.monotonic()``) stops it
+    with ``StreamCut``. Comments and other fields (``event:``, ``id:``) are skipped.
+    """
+    buffer = b""
+    total = 0
+    try:
+        for chunk in response.iter_raw():
+            if time.monotonic() > deadline:
+                raise StreamCut
+            # One read can hold the whole answer: the lines within the limit still count.
+            room = max_total_bytes - total
+            total += len(chunk)
+            buffer += chunk[:room]
+            *lines, buffer = buffer.split(b"\n")
+            if len(buffer) > max_line_bytes:
+                raise ProviderError(f"{label} sent a line over {max_line_bytes} bytes")
+            for line in lines:
+                line = line.rstrip(b"\r")
+                if not line.startswith(b"data:"):
+                    continue
+                payload = line[5:].strip().decode("utf-8", "replace")
+                if payload == "[DONE]":
+                    return
+                yield payload
+            if total > max_total_bytes:
+                raise StreamCut
+    except httpx.TimeoutException:
+        raise ProviderError(f"{label} stopped answering mid-stream") from None
+    except (httpx.TransportError, httpx.StreamError):
+        raise ProviderError(f"{label} dropped the connection mid-stream") from None
+    raise ProviderError(f"{label}'s answer ended before its end ([DONE])")

@@ -31,6 +31,8 @@ MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 # must fit in one. Larger heads are refused by nginx with the JSON error body (414, 431).
 HEAD_BUFFERS = 4
 HEAD_BUFFER_BYTES = 16 * 1024
+# nginx's wait for gunicorn's next bytes when no answer streams for longer.
+PROXY_READ_TIMEOUT_SECONDS = 120
 # gunicorn's own refusals are HTML pages, so behind nginx gunicorn's limits sit above
 # anything nginx passes on, and nginx is the only gate:
 # - request line: gunicorn takes at most 8190 bytes unless the limit is 0 (none); nginx's
@@ -122,6 +124,9 @@ def render_nginx_conf(runtime_dir: Path, *, bind: str, settings) -> Path:
         "MAX_BODY_BYTES": str(max_body),
         "HEAD_BUFFERS": str(HEAD_BUFFERS),
         "HEAD_BUFFER_BYTES": str(HEAD_BUFFER_BYTES),
+        "PROXY_READ_TIMEOUT": str(
+            max(PROXY_READ_TIMEOUT_SECONDS, settings.ASSISTANT_TIMEOUT_SECONDS + 10)
+        ),
         # As root, nginx's workers drop to an unprivileged user; they write its temp files.
         "USER": "user nobody nogroup;" if os.geteuid() == 0 else "",
     }

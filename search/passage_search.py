@@ -98,6 +98,9 @@ class PassageQuery:
     fused: bool
     course_id: uuid.UUID | None = None
     kind: str | None = None
+    # Only these sources, as ``search.sources.Query``'s.
+    lecture_ids: tuple[uuid.UUID, ...] | None = None
+    document_ids: tuple[uuid.UUID, ...] | None = None
 
 
 def passage_page(*, query: PassageQuery, limit: int, offset: int) -> tuple[int, list[dict]]:
@@ -144,6 +147,7 @@ def _mine(query: PassageQuery) -> Sql:
     would lose the index's order.
     """
     sides: list[Sql] = []
+    narrowed = query.lecture_ids is not None or query.document_ids is not None
     if query.kind in (None, "lecture"):
         if query.course_id is None:
             lectures = Sql(
@@ -157,7 +161,10 @@ def _mine(query: PassageQuery) -> Sql:
                 "WHERE link.user_id = %s AND lecture.course_id = %s",
                 (query.user_id, query.course_id),
             )
-        sides.append(Sql("p.lecture_id = ANY(ARRAY(") + lectures + Sql("))"))
+        side = Sql("p.lecture_id = ANY(ARRAY(") + lectures + Sql("))")
+        if narrowed:
+            side += Sql(" AND p.lecture_id = ANY(%s::uuid[])", (list(query.lecture_ids or ()),))
+        sides.append(side)
     if query.kind in (None, "document"):
         documents = Sql("p.owner_id = %s", (query.user_id,))
         if query.course_id is not None:
@@ -165,6 +172,10 @@ def _mine(query: PassageQuery) -> Sql:
                 " AND p.document_id = ANY(ARRAY(SELECT id FROM documents_document "
                 "WHERE owner_id = %s AND course_id = %s))",
                 (query.user_id, query.course_id),
+            )
+        if narrowed:
+            documents += Sql(
+                " AND p.document_id = ANY(%s::uuid[])", (list(query.document_ids or ()),)
             )
         sides.append(Sql("(") + documents + Sql(")"))
     return Sql("(") + Sql.joined(sides, " OR ") + Sql(")")

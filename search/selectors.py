@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
 
@@ -80,15 +81,32 @@ def search_material(
     course_id: uuid.UUID | None = None,
     kind: str | None = None,
     mode: str | None = None,
+    lecture_ids: Collection[uuid.UUID] | None = None,
+    document_ids: Collection[uuid.UUID] | None = None,
     limit: int,
-    offset: int,
+    offset: int = 0,
 ) -> SearchPage:
     """The caller's hits for ``q`` (web-search syntax), best first: ``limit`` of them from
     ``offset``, and how many there are in all. ``kind`` is a source name (``lecture``,
     ``document``) or ``None`` for all; ``mode`` one of ``MODES``, or ``None`` for
-    ``hybrid`` where embeddings are on (see the module)."""
+    ``hybrid`` where embeddings are on (see the module). ``lecture_ids`` or
+    ``document_ids`` given: only those of the caller's sources (none of a kind whose list
+    is not given)."""
+    only = {
+        "lecture_ids": None if lecture_ids is None else tuple(lecture_ids),
+        "document_ids": None if document_ids is None else tuple(document_ids),
+    }
+    if lecture_ids is not None or document_ids is not None:
+        only = {name: ids or () for name, ids in only.items()}
     by_words = partial(
-        _by_words, user=user, q=q, course_id=course_id, kind=kind, limit=limit, offset=offset
+        _by_words,
+        user=user,
+        q=q,
+        course_id=course_id,
+        kind=kind,
+        only=only,
+        limit=limit,
+        offset=offset,
     )
     mode = mode or HYBRID
     if mode == TEXT or not embeddings_enabled():
@@ -100,7 +118,13 @@ def search_material(
         logger.warning("search mode=%s answered by words (degraded): %s", mode, error)
         return dataclasses.replace(by_words(), degraded=True)
     query = PassageQuery(
-        user_id=user.pk, q=q, vector=vector, fused=mode == HYBRID, course_id=course_id, kind=kind
+        user_id=user.pk,
+        q=q,
+        vector=vector,
+        fused=mode == HYBRID,
+        course_id=course_id,
+        kind=kind,
+        **only,
     )
     count, rows = passage_page(query=query, limit=limit, offset=offset)
     hits = [_hit(row, html_snippet(row["headline"])) for row in rows]
@@ -113,20 +137,32 @@ def _by_words(
     q: str,
     course_id: uuid.UUID | None,
     kind: str | None,
+    only: dict[str, tuple[uuid.UUID, ...] | None],
     limit: int,
     offset: int,
 ) -> SearchPage:
     """Word search (``text``) over transcript segments and document pages."""
     if full_text_available():
-        query = Query(user=user, course_id=course_id, full_text=search_query(q))
+        query = Query(user=user, course_id=course_id, full_text=search_query(q), **only)
     else:
         words, excluded = plain_terms(q)
         if not words:  # only exclusions: nothing to look for
             return SearchPage(count=0, hits=[])
         query = Query(
-            user=user, course_id=course_id, full_text=None, words=words, excluded=excluded
+            user=user,
+            course_id=course_id,
+            full_text=None,
+            words=words,
+            excluded=excluded,
+            **only,
         )
-    parts = [source(query) for name, source in SOURCES.items() if kind in (None, name)]
+    parts = [
+        source(query)
+        for name, source in SOURCES.items()
+        if kind in (None, name) and (not query.narrowed or only[f"{name}_ids"])
+    ]
+    if not parts:  # narrowed to no source at all
+        return SearchPage(count=0, hits=[])
     if query.full_text is not None:
         count, hits = _ranked_page(parts, q, limit=limit, offset=offset)
         if count is None:  # past the end (or nothing at all): the total alone

@@ -52,6 +52,13 @@ class Query:
     full_text: SearchQuery | None
     words: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
+    # Only these sources (``Query.narrowed``); ``None``: every source of the caller's.
+    lecture_ids: tuple[uuid.UUID, ...] | None = None
+    document_ids: tuple[uuid.UUID, ...] | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        return self.lecture_ids is not None or self.document_ids is not None
 
 
 def _matching(queryset: QuerySet, query: Query, text: str = "text") -> tuple[QuerySet, object]:
@@ -87,6 +94,8 @@ def document_pages(query: Query) -> QuerySet:
     )
     if query.course_id is not None:
         pages = pages.filter(document__course_id=query.course_id)
+    if query.narrowed:
+        pages = pages.filter(document_id__in=query.document_ids or ())
     pages, rank = _matching(pages, query)
     return _shaped(
         pages,
@@ -133,6 +142,8 @@ def lecture_segments(query: Query) -> QuerySet:
         segments = TranscriptSegment.objects.filter(lecture_id__in=linked)
     if query.course_id is not None:
         segments = segments.filter(lecture__course_id=query.course_id)
+    if query.narrowed:
+        segments = segments.filter(lecture_id__in=query.lecture_ids or ())
     segments, rank = _matching(segments, query)
     return _shaped(
         segments,

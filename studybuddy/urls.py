@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", include("courses.urls")),
     path("api/", include("documents.urls")),
     path("api/", include("search.urls")),
+    path("api/", include("assistant.urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Last of the API: an unknown /api/ path is the JSON 404, also under DEBUG.

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "transcripts",
     "documents",
     "search",
+    "assistant",
 ]
 
 MIDDLEWARE = [
@@ -417,6 +418,7 @@ THROTTLE_RATES = {
     "transcriptions": env_rate("RATE_TRANSCRIPTIONS", "20/hour"),
     "api": env_rate("RATE_API", "3000/hour"),
     "webhooks": env_rate("RATE_WEBHOOKS", "600/minute"),
+    "assistant_messages": env_rate("RATE_ASSISTANT_MESSAGES", "60/hour"),
 }
 # Proxies in front of gunicorn that append the client's address to X-Forwarded-For (nginx
 # is one): the address that many entries from the end is the client's, for the webhook
@@ -518,6 +520,36 @@ EMBEDDINGS_STALE_SECONDS = 300
 EMBEDDINGS_HEARTBEAT_SECONDS = 30.0
 EMBEDDINGS_MAX_ATTEMPTS = 3
 
+# --- Study assistant (assistant/) ---------------------------------------------------------
+
+# `none`: the assistant's routes answer 409 assistant_disabled. `openai`: answers stream from
+# an OpenAI-compatible POST {ASSISTANT_BASE_URL}/chat/completions with `stream: true`.
+ASSISTANT_BACKEND = env_choice("ASSISTANT_BACKEND", "none", ("none", "openai"))
+ASSISTANT_BASE_URL = env_str("ASSISTANT_BASE_URL", "https://api.openai.com/v1").rstrip("/")
+# Needed by openai unless its server is on loopback (assistant.E001).
+ASSISTANT_API_KEY = env_str("ASSISTANT_API_KEY")
+ASSISTANT_MODEL = env_str("ASSISTANT_MODEL", "gpt-4o-mini")
+ASSISTANT_MAX_SOURCES = env_int("ASSISTANT_MAX_SOURCES", 8, minimum=1)
+# Sources and earlier turns together, counted as 4 characters a token (assistant.prompt).
+ASSISTANT_CONTEXT_TOKENS = env_int("ASSISTANT_CONTEXT_TOKENS", 12000, minimum=500)
+ASSISTANT_MAX_ANSWER_TOKENS = env_int("ASSISTANT_MAX_ANSWER_TOKENS", 1024, minimum=1)
+ASSISTANT_TIMEOUT_SECONDS = env_int("ASSISTANT_TIMEOUT_SECONDS", 120, minimum=1)
+_assistant_url = urlsplit(ASSISTANT_BASE_URL)
+if _assistant_url.scheme not in ("http", "https") or not _assistant_url.hostname:
+    raise ImproperlyConfigured("ASSISTANT_BASE_URL must be an http(s) URL")
+if _assistant_url.username or _assistant_url.password:
+    raise ImproperlyConfigured("ASSISTANT_BASE_URL must not carry credentials")
+# The first token must come within this long (also the longest pause between two chunks).
+ASSISTANT_FIRST_TOKEN_SECONDS = 30.0
+# 429 and 5xx before the first token: at most 3 tries in all, Retry-After honoured.
+ASSISTANT_TRIES = 3
+ASSISTANT_RETRY_BACKOFF_SECONDS = 1.0
+ASSISTANT_RETRY_BACKOFF_CAP_SECONDS = 8.0
+# Bounds of a streamed answer: one SSE line, and the whole body.
+ASSISTANT_MAX_LINE_BYTES = 64 * 1024
+ASSISTANT_MAX_ANSWER_BYTES = 4 * 1024 * 1024
+USER_ASSISTANT_DAILY_TOKENS = env_int("USER_ASSISTANT_DAILY_TOKENS", 200_000, minimum=1)
+
 # --- REST framework and OpenAPI -------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -591,7 +623,10 @@ LOGGING = {
 # --- Web process (deploy/web.py: nginx in front of gunicorn) --------------------------------
 
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2, minimum=1)
-WEB_THREADS = env_int("WEB_THREADS", 4, minimum=1)
+# A streamed answer holds a thread while it is written; 32 threads x 2 workers keep 50
+# answers streaming at once with GET /api/lectures p95 within 2 x its p95 with none
+# (docs/architecture.md, `make bench`'s assistant section).
+WEB_THREADS = env_int("WEB_THREADS", 32, minimum=1)
 # nginx drops a client that takes longer than this to send its headers, or pauses longer
 # than this between two reads of its body.
 WEB_CLIENT_TIMEOUT_SECONDS = env_int("WEB_CLIENT_TIMEOUT_SECONDS", 10, minimum=1)

@@ -191,6 +191,7 @@ def test_after_delete_me_the_same_token_finds_a_new_empty_user(
         "documents": 0,
         "document_bytes": 0,
         "embedded_passages": 0,
+        "assistant_tokens_today": 0,
     }
     assert not DeletedClerkUser.objects.exists()
 

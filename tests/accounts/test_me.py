@@ -37,8 +37,13 @@ def test_me_answers_the_profile_usage_and_limits(alice, alice_client, settings):
             "documents": 3,
             "document_bytes": sum(d.size_bytes for d in documents),
             "embedded_passages": 0,
+            "assistant_tokens_today": 0,
         },
-        "limits": {"document_bytes": 1_000_000, "active_downloads": 3},
+        "limits": {
+            "document_bytes": 1_000_000,
+            "active_downloads": 3,
+            "assistant_tokens_per_day": 200_000,
+        },
     }
 
 
@@ -55,6 +60,7 @@ def test_me_counts_only_the_callers_things(alice, bob, alice_client):
         "documents": 0,
         "document_bytes": 0,
         "embedded_passages": 0,
+        "assistant_tokens_today": 0,
     }
 
 
@@ -68,6 +74,7 @@ def test_the_limits_default_to_two_gibibytes_and_five_downloads(alice_client):
     assert alice_client.get("/api/me").json()["limits"] == {
         "document_bytes": 2 * 1024**3,
         "active_downloads": 5,
+        "assistant_tokens_per_day": 200_000,
     }
 
 
@@ -77,7 +84,7 @@ def test_me_takes_the_same_queries_for_one_or_many_documents(
     course = EnrollmentFactory(user=alice).course
     stored_document(alice, course)
     LectureLinkFactory(user=alice)
-    with django_assert_num_queries(2):  # the user, the usage
+    with django_assert_num_queries(2):  # the user, then the usage with every registered count
         alice_client.get("/api/me")
     for _ in range(5):
         stored_document(alice, course)

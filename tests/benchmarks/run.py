@@ -367,7 +367,7 @@ class Bench:
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }
-        # Where nginx is not installed, the caller's choice to measure gunicorn alone.
+        # Where nginx is not installed, the caller's word lets gunicorn serve alone.
         if "WEB_BEHIND_BUFFERING_PROXY" in os.environ:
             self.env["WEB_BEHIND_BUFFERING_PROXY"] = os.environ["WEB_BEHIND_BUFFERING_PROXY"]
         os.environ.update(self.env)
@@ -1252,6 +1252,7 @@ def _free_port() -> int:
 
 
 def main() -> None:
+    from tests.benchmarks.assistant import assistant_serving
     from tests.benchmarks.media import generate_lectures
 
     started = time.perf_counter()
@@ -1284,6 +1285,7 @@ def main() -> None:
             # Last: it replaces the ORM worker with a Redis one.
             ("queue", bench.queue_latency),
             ("transcription", lambda: bench.transcription(lectures)),
+            ("assistant", lambda: assistant_serving(bench)),
             # Last: they turn embeddings on in the web server and the worker.
             ("retrieval", lambda: semantic.retrieval_quality(bench)),
             ("semantic", lambda: semantic.semantic_latency(bench)),

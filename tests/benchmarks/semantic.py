@@ -425,7 +425,7 @@ def embedding_job(bench: Bench) -> None:
     # Each vector the job writes goes into the size's HNSW index: its cost grows with the
     # vectors already there (the semantic section's, when it ran first).
     indexed = Passage.objects.filter(embedding_model=provider.space).count()
-    user, course = bench.user_with_course("user_bench_embeddings", "BENCH 600")
+    user, course = bench.user_with_course("user_bench_embeddings", "BENCH 700")
     texts = list(search_data._page_texts(random.Random(21), EMBEDDING_PAGES))
     document = Document.objects.create(
         owner=user,

@@ -61,6 +61,7 @@ def test_by_default_the_limits_count_in_the_database_and_the_cache_is_there_too(
         "transcriptions": "20/hour",
         "api": "3000/hour",
         "webhooks": "600/minute",
+        "assistant_messages": "60/hour",
     }
     assert (limits["quota"], limits["downloads"]) == (2 * 1024**3, 5)
 

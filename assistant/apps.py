@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class AssistantConfig(AppConfig):
+    """The study assistant: conversations whose answers are written from the student's own
+    material, cited, and streamed as they are written."""
+
+    name = "assistant"
+    verbose_name = "Study assistant"
+
+    def ready(self) -> None:
+        from accounts.selectors import usage_count_register
+        from assistant import checks  # noqa: F401  (system checks)
+        from assistant.selectors import tokens_today_per_user
+
+        # accounts sits below the assistant: it learns of this count by registration.
+        usage_count_register(
+            name="assistant_tokens_today",
+            help_text="Study assistant tokens my account spent today (UTC).",
+            per_user=tokens_today_per_user,
+        )
