@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from django.conf import settings
 from django.core.checks import Error, register
+
+from core.checks import provider_key_errors
 
 
 @register()
 def assistant_key_check(app_configs, **kwargs) -> list[Error]:
-    """A provider on another machine needs a key; one on loopback (a local server) may not."""
-    if settings.ASSISTANT_BACKEND != "openai" or settings.ASSISTANT_API_KEY:
-        return []
-    if urlsplit(settings.ASSISTANT_BASE_URL).hostname in ("localhost", "127.0.0.1", "::1"):
-        return []
-    return [
-        Error(
-            "ASSISTANT_BACKEND=openai needs ASSISTANT_API_KEY (only a server on loopback may "
-            "go without one)",
-            id="assistant.E001",
-        )
-    ]
+    """A provider on another machine needs a key; one on loopback may not."""
+    return provider_key_errors("ASSISTANT", "assistant.E001")

@@ -7,6 +7,8 @@ the start of every process (``studybuddy.startup.check_or_exit``), which refuses
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
@@ -38,3 +40,20 @@ def task_queue_check(app_configs, **kwargs) -> list[Error]:
     if settings.Q_RETRY_SECONDS <= settings.Q_TIMEOUT_SECONDS:
         return [Error("Q_RETRY_SECONDS must be greater than Q_TIMEOUT_SECONDS", id="core.E003")]
     return []
+
+
+def provider_key_errors(prefix: str, check_id: str) -> list[Error]:
+    """``{prefix}_BACKEND=openai`` needs ``{prefix}_API_KEY``: a provider on another machine
+    needs a key; one on loopback (a local server) may not. For each provider's check."""
+    if getattr(settings, f"{prefix}_BACKEND") != "openai" or getattr(settings, f"{prefix}_API_KEY"):
+        return []
+    base_url = getattr(settings, f"{prefix}_BASE_URL")
+    if urlsplit(base_url).hostname in ("localhost", "127.0.0.1", "::1"):
+        return []
+    return [
+        Error(
+            f"{prefix}_BACKEND=openai needs {prefix}_API_KEY (only a server on loopback may "
+            "go without one)",
+            id=check_id,
+        )
+    ]

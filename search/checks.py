@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
+from core.checks import provider_key_errors
 from search.vectors import MISSING, vectors_available
 
 
 @register()
 def embeddings_key_check(app_configs, **kwargs) -> list[Error]:
-    """A provider on another machine needs a key; one on loopback (a local server) may not."""
-    if settings.EMBEDDINGS_BACKEND != "openai" or settings.EMBEDDINGS_API_KEY:
-        return []
-    if urlsplit(settings.EMBEDDINGS_BASE_URL).hostname in ("localhost", "127.0.0.1", "::1"):
-        return []
-    return [
-        Error(
-            "EMBEDDINGS_BACKEND=openai needs EMBEDDINGS_API_KEY (only a server on loopback "
-            "may go without one)",
-            id="search.E001",
-        )
-    ]
+    """A provider on another machine needs a key; one on loopback may not."""
+    return provider_key_errors("EMBEDDINGS", "search.E001")
 
 
 @register(Tags.database)

@@ -296,10 +296,22 @@ LECTURE_HEARTBEAT_SECONDS = max(0.5, min(30.0, LECTURE_STALE_SECONDS / 4))
 # Worker starts per lecture (a recording that kills its worker every time ends failed).
 LECTURE_MAX_ATTEMPTS = env_int("LECTURE_MAX_ATTEMPTS", 3, minimum=1)
 
+def _provider_base_url(prefix: str) -> str:
+    """``{prefix}_BASE_URL``: an http(s) URL without credentials (those go in
+    ``{prefix}_API_KEY``, which is never logged; a URL is)."""
+    url = env_str(f"{prefix}_BASE_URL", "https://api.openai.com/v1").rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(f"{prefix}_BASE_URL must be an http(s) URL")
+    if parts.username or parts.password:
+        raise ImproperlyConfigured(f"{prefix}_BASE_URL must not carry credentials")
+    return url
+
+
 # --- Transcripts ----------------------------------------------------------------------
 
 TRANSCRIPTION_BACKEND = env_choice("TRANSCRIPTION_BACKEND", "none", ("none", "openai"))
-TRANSCRIPTION_BASE_URL = env_str("TRANSCRIPTION_BASE_URL", "https://api.openai.com/v1").rstrip("/")
+TRANSCRIPTION_BASE_URL = _provider_base_url("TRANSCRIPTION")
 # Needed by openai unless its server is on loopback (transcripts.E001).
 TRANSCRIPTION_API_KEY = env_str("TRANSCRIPTION_API_KEY")
 TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL", "whisper-1")
@@ -316,12 +328,6 @@ CAPTIONS_MAX_CUES = env_int("CAPTIONS_MAX_CUES", 20_000, minimum=1)
 
 
 def _check_transcription() -> None:
-    parts = urlsplit(TRANSCRIPTION_BASE_URL)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ImproperlyConfigured("TRANSCRIPTION_BASE_URL must be an http(s) URL")
-    if parts.username or parts.password:
-        # Credentials go in TRANSCRIPTION_API_KEY, which is never logged; a URL is.
-        raise ImproperlyConfigured("TRANSCRIPTION_BASE_URL must not carry credentials")
     if TRANSCRIPTION_LANGUAGE and not (
         len(TRANSCRIPTION_LANGUAGE) == 2
         and TRANSCRIPTION_LANGUAGE.isascii()
@@ -493,7 +499,7 @@ if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,62}", SEARCH_CONFIG):
 # `none`: word search only. `openai`: passages are embedded by an OpenAI-compatible
 # POST {EMBEDDINGS_BASE_URL}/embeddings and searched by meaning too (needs pgvector).
 EMBEDDINGS_BACKEND = env_choice("EMBEDDINGS_BACKEND", "none", ("none", "openai"))
-EMBEDDINGS_BASE_URL = env_str("EMBEDDINGS_BASE_URL", "https://api.openai.com/v1").rstrip("/")
+EMBEDDINGS_BASE_URL = _provider_base_url("EMBEDDINGS")
 # Needed by openai unless its server is on loopback (search.E001).
 EMBEDDINGS_API_KEY = env_str("EMBEDDINGS_API_KEY")
 EMBEDDINGS_MODEL = env_str("EMBEDDINGS_MODEL", "text-embedding-3-small")
@@ -502,11 +508,6 @@ EMBEDDINGS_MODEL = env_str("EMBEDDINGS_MODEL", "text-embedding-3-small")
 EMBEDDINGS_DIMENSIONS = env_int("EMBEDDINGS_DIMENSIONS", 1536, minimum=1)
 EMBEDDINGS_BATCH_SIZE = env_int("EMBEDDINGS_BATCH_SIZE", 64, minimum=1)
 EMBEDDINGS_TIMEOUT_SECONDS = env_int("EMBEDDINGS_TIMEOUT_SECONDS", 60, minimum=1)
-_embeddings_url = urlsplit(EMBEDDINGS_BASE_URL)
-if _embeddings_url.scheme not in ("http", "https") or not _embeddings_url.hostname:
-    raise ImproperlyConfigured("EMBEDDINGS_BASE_URL must be an http(s) URL")
-if _embeddings_url.username or _embeddings_url.password:
-    raise ImproperlyConfigured("EMBEDDINGS_BASE_URL must not carry credentials")
 if EMBEDDINGS_DIMENSIONS > 4000:
     # pgvector's HNSW index takes at most 4,000 dimensions (as halfvec).
     raise ImproperlyConfigured("EMBEDDINGS_DIMENSIONS must be at most 4000")
@@ -525,7 +526,7 @@ EMBEDDINGS_MAX_ATTEMPTS = 3
 # `none`: the assistant's routes answer 409 assistant_disabled. `openai`: answers stream from
 # an OpenAI-compatible POST {ASSISTANT_BASE_URL}/chat/completions with `stream: true`.
 ASSISTANT_BACKEND = env_choice("ASSISTANT_BACKEND", "none", ("none", "openai"))
-ASSISTANT_BASE_URL = env_str("ASSISTANT_BASE_URL", "https://api.openai.com/v1").rstrip("/")
+ASSISTANT_BASE_URL = _provider_base_url("ASSISTANT")
 # Needed by openai unless its server is on loopback (assistant.E001).
 ASSISTANT_API_KEY = env_str("ASSISTANT_API_KEY")
 ASSISTANT_MODEL = env_str("ASSISTANT_MODEL", "gpt-4o-mini")
@@ -534,11 +535,6 @@ ASSISTANT_MAX_SOURCES = env_int("ASSISTANT_MAX_SOURCES", 8, minimum=1)
 ASSISTANT_CONTEXT_TOKENS = env_int("ASSISTANT_CONTEXT_TOKENS", 12000, minimum=500)
 ASSISTANT_MAX_ANSWER_TOKENS = env_int("ASSISTANT_MAX_ANSWER_TOKENS", 1024, minimum=1)
 ASSISTANT_TIMEOUT_SECONDS = env_int("ASSISTANT_TIMEOUT_SECONDS", 120, minimum=1)
-_assistant_url = urlsplit(ASSISTANT_BASE_URL)
-if _assistant_url.scheme not in ("http", "https") or not _assistant_url.hostname:
-    raise ImproperlyConfigured("ASSISTANT_BASE_URL must be an http(s) URL")
-if _assistant_url.username or _assistant_url.password:
-    raise ImproperlyConfigured("ASSISTANT_BASE_URL must not carry credentials")
 # The first token must come within this long (also the longest pause between two chunks).
 ASSISTANT_FIRST_TOKEN_SECONDS = 30.0
 # 429 and 5xx before the first token: at most 3 tries in all, Retry-After honoured.
