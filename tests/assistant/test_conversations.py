@@ -83,11 +83,16 @@ def test_a_scope_of_my_documents_narrows_the_sources(
     assert found[1]["data"]["id"] == str(other.id)
 
 
-def test_an_empty_question_is_refused(alice_client, conversation):
-    response = ask(alice_client, conversation["id"], "   ")
+@pytest.mark.parametrize("content", ["   ", "x" * 4001], ids=["blank", "4001-characters"])
+def test_a_question_blank_or_too_long_is_refused_and_nothing_is_stored(
+    alice_client, conversation, content, chat_stub
+):
+    response = ask(alice_client, conversation["id"], content)
 
     assert response.status_code == 400
     assert "content" in response.json()["errors"]
+    assert not Message.objects.exists()
+    assert chat_stub.received == []
 
 
 def test_the_assistant_switched_off_answers_409(alice_client, conversation, settings):
