@@ -296,6 +296,7 @@ LECTURE_HEARTBEAT_SECONDS = max(0.5, min(30.0, LECTURE_STALE_SECONDS / 4))
 # Worker starts per lecture (a recording that kills its worker every time ends failed).
 LECTURE_MAX_ATTEMPTS = env_int("LECTURE_MAX_ATTEMPTS", 3, minimum=1)
 
+
 def _provider_base_url(prefix: str) -> str:
     """``{prefix}_BASE_URL``: an http(s) URL without credentials (those go in
     ``{prefix}_API_KEY``, which is never logged; a URL is)."""
