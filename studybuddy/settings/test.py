@@ -8,7 +8,7 @@ os.environ.setdefault("SECRET_KEY", "insecure-test-only-secret-key-0123456789abc
 from studybuddy.env import is_set
 
 from .base import *  # noqa: F403
-from .base import STORAGES
+from .base import DATABASES, STORAGES
 
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -24,3 +24,7 @@ CLERK_USER_CACHE_SECONDS = 0
 if not is_set("CACHE_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     RATE_LIMIT_STORE = "memory://"
+# Tests that commit end by emptying every table: the suite's backend does it with DELETE,
+# not TRUNCATE (tests/postgresql/base.py says why).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES = {"default": {**DATABASES["default"], "ENGINE": "tests.postgresql"}}

@@ -49,6 +49,23 @@ def test_requests_after_the_database_cut_the_connections_succeed(server, token_f
     assert before == after == [200] * 6
 
 
-def test_the_database_engine_is_django_s_own_with_health_checks():
-    assert connection.settings_dict["ENGINE"] == "django.db.backends.postgresql"
+def test_the_service_s_database_engine_is_django_s_own_with_health_checks():
+    from studybuddy.settings import base
+
+    assert base.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
+
+
+def test_the_suite_s_flush_empties_tables_that_refer_to_each_other(transactional_db):
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from courses.models import Enrollment
+    from tests.factories import CourseFactory, UserFactory
+
+    Enrollment.objects.create(user=UserFactory(), course=CourseFactory())
+
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert connection.settings_dict["ENGINE"] == "tests.postgresql"
+    assert (User.objects.count(), Enrollment.objects.count()) == (0, 0)

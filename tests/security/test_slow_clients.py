@@ -16,6 +16,8 @@ from tests.web_process import NGINX_INSTALLED, web_process
 
 pytestmark = [
     pytest.mark.e2e,
+    # The server's rows (a user signing in) are committed, and emptied after each test.
+    pytest.mark.django_db(transaction=True),
     # CI installs nginx (.ci/run), so there a missing nginx fails instead of skipping.
     pytest.mark.skipif(
         not NGINX_INSTALLED and not os.environ.get("CI"),
@@ -27,14 +29,16 @@ READ_TIMEOUT_SECONDS = 2
 STALLED = 50
 
 
-@pytest.fixture
-def web(transactional_db, clerk_key, tmp_path) -> Iterator[str]:
-    """``python deploy/web.py`` as the Procfile starts it, on a loopback port."""
+@pytest.fixture(scope="module")
+def web(django_db_setup, clerk_key, tmp_path_factory) -> Iterator[str]:
+    """``python deploy/web.py`` as the Procfile starts it, on a loopback port: one for the
+    module's tests (each starts in 4-7 s, its system checks and two gunicorn workers)."""
+    runtime = tmp_path_factory.mktemp("web")
     with web_process(
-        tmp_path / "web.log",
+        runtime / "web.log",
         CLERK_JWT_KEY=clerk_key.public_pem,
         CLERK_ISSUER=ISSUER,
-        MEDIA_ROOT=str(tmp_path / "media"),
+        MEDIA_ROOT=str(runtime / "media"),
         WEB_CONCURRENCY="2",
         WEB_CLIENT_TIMEOUT_SECONDS=str(READ_TIMEOUT_SECONDS),
     ) as url:
