@@ -9,7 +9,22 @@ class DocumentsConfig(AppConfig):
         from django.conf import settings
 
         from core.orphans import StorageKeyOwner, register_storage_keys
+        from core.selectors import job_kind_register, job_row_kind
         from documents import checks, selectors, signals  # noqa: F401 - register, connect
+        from documents.models import DocumentText
+
+        # A document's text is shown, and extracted again, on the document's admin page.
+        job_kind_register(
+            job_row_kind(
+                DocumentText,
+                name="text",
+                shown_on="documents.Document",
+                object_id="document_id",
+                label="document__original_filename",
+                retry_action="extract_text_again",
+                failed_filter="text__status__exact=failed",
+            )
+        )
 
         register_storage_keys(
             StorageKeyOwner(

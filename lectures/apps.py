@@ -9,7 +9,21 @@ class LecturesConfig(AppConfig):
         from django.conf import settings
 
         from core.orphans import StorageKeyOwner, register_storage_keys
+        from core.selectors import job_kind_register, job_row_kind
         from lectures import checks, selectors, signals  # noqa: F401 - connect checks, receivers
+        from lectures.models import Lecture
+
+        job_kind_register(
+            job_row_kind(
+                Lecture,
+                name="audio",
+                shown_on="lectures.Lecture",
+                object_id="pk",
+                label="title",
+                retry_action="retry_download",
+                failed_filter="status__exact=failed",
+            )
+        )
 
         register_storage_keys(
             StorageKeyOwner(

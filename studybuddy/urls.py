@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import health, views
+from core.admin_views import jobs_dashboard
 
 admin.site.site_header = "StudyBuddy administration"
 admin.site.site_title = "StudyBuddy admin"
@@ -26,6 +27,8 @@ urlpatterns = [
     re_path(r"^api(?:/|$)", views.api_not_found, name="api-not-found"),
     re_path(r"^healthz/?$", health.healthz, name="healthz"),
     re_path(r"^readyz/?$", health.readyz, name="readyz"),
+    # Before the admin's own URLs, whose last pattern catches every other admin path.
+    path("admin/jobs/", admin.site.admin_view(jobs_dashboard), name="admin-jobs"),
     path("admin/", admin.site.urls),
 ]
 
