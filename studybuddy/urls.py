@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core import health, views
+from core import health, metrics, views
 
 admin.site.site_header = "StudyBuddy administration"
 admin.site.site_title = "StudyBuddy admin"
@@ -26,6 +26,7 @@ urlpatterns = [
     re_path(r"^api(?:/|$)", views.api_not_found, name="api-not-found"),
     re_path(r"^healthz/?$", health.healthz, name="healthz"),
     re_path(r"^readyz/?$", health.readyz, name="readyz"),
+    re_path(r"^metrics/?$", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
 ]
 
