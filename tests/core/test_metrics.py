@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -223,3 +225,35 @@ def test_embeddings_count_their_requests_and_the_tokens_sent(
         after.value(tokens, provider="embeddings") - before.value(tokens, provider="embeddings")
         == 4
     )
+
+
+def metric_families(client) -> set[str]:
+    """Every metric the scrape declares (its ``# TYPE`` lines), recorded yet or not."""
+    text = client.get("/metrics", HTTP_AUTHORIZATION=BEARER).content.decode()
+    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+
+
+def test_every_metric_is_documented_with_its_labels(client, metrics_on):
+    documented = (ROOT / "docs" / "operations.md").read_text()
+
+    families = metric_families(client)
+
+    assert {"studybuddy_jobs_total", "studybuddy_lecture_source_bytes_total"} <= families
+    for family in families:
+        assert f"| `{family}` |" in documented, family
+    for label in ("route", "method", "status", "kind", "outcome", "provider"):
+        assert f"| `{label}` |" in documented, label
+
+
+def test_the_dashboard_and_the_scrape_example_name_only_metrics_that_exist(client, metrics_on):
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    queries = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    families = metric_families(client)
+
+    named = {n for q in queries for n in re.findall(r"studybuddy_\w+", q)}
+
+    assert named
+    for name in named:
+        family = re.sub(r"_(bucket|count|sum)$", "", name)
+        assert family in families, name
+    assert "authorization" in (ROOT / "deploy" / "prometheus.yml").read_text()
