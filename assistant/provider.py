@@ -59,6 +59,7 @@ class Piece:
 class ChatClient(ProviderClient):
     label = "the assistant provider"
     setting = "ASSISTANT"
+    metrics_name = "chat"
 
     def __init__(self, chat: ChatSettings | None = None) -> None:
         chat = chat or chat_settings()

@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +31,7 @@ from assistant.prompt import NOTHING_FOUND, Turn, build_messages, estimate_token
 from assistant.provider import ChatClient
 from assistant.retrieval import Retrieved, Scope, retrieve, scope_check
 from assistant.selectors import account_of, conversation_get, tokens_today, utc_today
+from core import metrics
 from core.exceptions import InvalidInput, QuotaExceeded, StateConflict
 from core.providers import ProviderError, StreamCut, redact
 from courses.models import Enrollment
@@ -98,6 +100,7 @@ class Answering:
     answer: Message
     retrieved: Retrieved
     prompt: list[dict[str, str]]
+    started: float = field(default_factory=time.monotonic)
 
 
 @transaction.atomic
@@ -236,6 +239,9 @@ def _record(
         answer.save()
         if answer.total_tokens:
             _spend(user=answering.user, usage=usage)
+    metrics.job_finished("answer", answer.status, time.monotonic() - answering.started)
+    if answer.prompt_tokens:
+        metrics.provider_tokens.labels(ChatClient.metrics_name).inc(answer.prompt_tokens)
 
 
 def _spend(*, user: User, usage: dict[str, int]) -> None:

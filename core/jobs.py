@@ -95,6 +95,7 @@ from django.db import (
 from django.utils import timezone
 from django.utils.functional import classproperty
 
+from core import metrics
 from core.logging import carry_context, field_value, log_context
 
 if TYPE_CHECKING:
@@ -143,11 +144,18 @@ class JobStates:
     failed: str
     logger: str = "studybuddy"
     subject: str = "{name}={pk}"  # what a log line is about
+    # The ``kind`` label of its metrics (``core.metrics``), ``name`` when unset.
+    metrics_kind: str = ""
 
     def __post_init__(self) -> None:
         unknown = {*self.waiting, *self.running, self.failed} - set(self.resets)
         if unknown:
             raise ValueError(f"{self.name}: statuses without resets: {sorted(unknown)}")
+
+    @property
+    def kind(self) -> str:
+        """What operators call this kind of job (``audio``, ``transcript``, ``text``…)."""
+        return self.metrics_kind or self.name
 
     def changes(self, to: str, **fields: object) -> dict[str, Any]:
         """The fields a move to ``to`` writes: the status, what it resets, then ``fields``."""
@@ -268,8 +276,14 @@ class Job:
         """Claim the row and run the job on it. Returns what happened; raises only for the
         unexpected, after marking the row failed. Every line logged meanwhile, by the job
         and by the threads it starts with ``carry_context``, carries ``job=<name>:<pk>``."""
+        started = time.monotonic()
+        outcome = "crashed"  # an unexpected error, raised again
         with log_context(job=f"{cls.name}:{pk}"):
-            return cls._run(pk)
+            try:
+                outcome = cls._run(pk)
+                return outcome
+            finally:
+                metrics.job_finished(cls.states.kind, outcome, time.monotonic() - started)
 
     @classmethod
     def _run(cls, pk: object) -> Outcome:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
 
+from core import metrics
 from core.logging import bind, log_context, route_template
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -31,10 +32,11 @@ def request_id_for(sent: str | None) -> str:
 
 class RequestLogMiddleware:
     """Gives each request an id (``request.request_id``), which every line logged while it
-    is answered carries and the answer returns in ``X-Request-ID``, and logs one line per
-    request on ``studybuddy.requests``: method, route template, status, milliseconds until
-    the answer's head (a streamed body's transfer is not included). Never the path, the
-    query string, a header or a cookie: they may carry ids, tokens and signed URLs."""
+    is answered carries and the answer returns in ``X-Request-ID``, logs one line per
+    request on ``studybuddy.requests`` and counts it in the metrics: method, route template,
+    status, time until the answer's head (a streamed body's transfer is not included).
+    Never the path, the query string, a header or a cookie: they may carry ids, tokens and
+    signed URLs."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -46,7 +48,8 @@ class RequestLogMiddleware:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request.request_id
             route = route_template(request)
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            seconds = time.perf_counter() - started
+            duration_ms = round(seconds * 1000, 1)
             access_logger.info(
                 "%s %s %s %.1f ms",
                 request.method,
@@ -55,6 +58,7 @@ class RequestLogMiddleware:
                 duration_ms,
                 extra={"route": route, "status": response.status_code, "duration_ms": duration_ms},
             )
+        metrics.request_answered(request, status=response.status_code, seconds=seconds)
         return response
 
     def process_view(self, request: HttpRequest, *args: object) -> None:

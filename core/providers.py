@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from core import redaction
+from core import metrics, redaction
 
 # Waits longer than this (a Retry-After of an hour) are not waited out inside a job.
 LONGEST_WAIT_SECONDS = 600.0
@@ -79,6 +79,8 @@ class ProviderClient:
 
     label = "the provider"
     setting = "PROVIDER"
+    # The ``provider`` label of its metrics (``core.metrics``).
+    metrics_name = "provider"
 
     def __init__(
         self,
@@ -133,14 +135,18 @@ class ProviderClient:
 
             def once() -> httpx.Response:
                 opened = send(self._http)
+                started = time.monotonic()
                 try:
                     response = opened.__enter__()
                 except httpx.TimeoutException:
+                    self._answered("timeout", started)
                     raise ProviderError(
                         f"{self.label} did not answer within {self.endpoint.timeout:.0f} s"
                     ) from None
                 except (httpx.TransportError, httpx.StreamError):
+                    self._answered("connection", started)
                     raise _Retry("connection failed", kind="connection") from None
+                self._answered(response.status_code, started)
                 if response.status_code != 200:
                     try:
                         self._refused(response)
@@ -192,18 +198,25 @@ class ProviderClient:
         self, send: Callable[[httpx.Client], AbstractContextManager[httpx.Response]]
     ) -> dict[str, Any]:
         limit = self.endpoint.max_answer_bytes
+        started = time.monotonic()
+        status: int | str = "connection"
         try:
             with send(self._http) as response:
+                status = response.status_code
                 if response.status_code != 200:
                     self._refused(response)
                 body = read_bounded(response, limit, too_large=self._too_large)
         except httpx.TimeoutException:
+            status = "timeout"
             raise _Retry(
                 f"no answer within {self.endpoint.timeout:.0f} s", kind="timeout"
             ) from None
         except (httpx.TransportError, httpx.StreamError):
             # Connection refused, reset or dropped mid-answer: worth another try.
+            status = "connection"
             raise _Retry("connection failed", kind="connection") from None
+        finally:
+            self._answered(status, started)
         try:
             answer = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -211,6 +224,9 @@ class ProviderClient:
         if not isinstance(answer, dict):
             raise ProviderError(f"{self.label}'s answer is not a JSON object")
         return answer
+
+    def _answered(self, status: int | str, started: float) -> None:
+        metrics.provider_answered(self.metrics_name, status, time.monotonic() - started)
 
     def _too_large(self, limit: int) -> ProviderError:
         return ProviderError(

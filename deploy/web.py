@@ -189,6 +189,10 @@ def _supervise(processes: list[subprocess.Popen]) -> int:
 
 def main() -> int:
     settings = _settings()
+    from studybuddy.startup import prepare_metrics_dir
+
+    # Every gunicorn worker records its metrics there, and GET /metrics sums them.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = prepare_metrics_dir("web")
     bind = f"{os.environ.get('WEB_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
     nginx = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None

@@ -24,9 +24,22 @@ ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 30
 
 
+def _metrics_dir() -> str:
+    """The cluster's ``METRICS_DIR/worker`` (``studybuddy.startup.prepare_metrics_dir``)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studybuddy.settings.production")
+    from studybuddy.startup import load_settings_or_exit, prepare_metrics_dir
+
+    load_settings_or_exit()
+    return prepare_metrics_dir("worker")
+
+
 def main() -> int:
+    # Every process of the cluster records its metrics there; the web process's
+    # GET /metrics sums them with its own.
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": _metrics_dir()}
     cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, start_new_session=True
+        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, start_new_session=True
     )
     stop_requested_at: float | None = None
 

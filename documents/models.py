@@ -111,6 +111,7 @@ class DocumentText(JobRow):
     # Each status of the text job and what a move to it writes (core.jobs).
     states = JobStates(
         "document",
+        metrics_kind="text",
         subject="document={pk} text",
         logger="studybuddy.documents",
         waiting=[TextStatus.PENDING],

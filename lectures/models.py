@@ -53,6 +53,7 @@ class Lecture(JobRow):
     # Each status of the audio job and what a move to it writes (core.jobs).
     states = JobStates(
         "lecture",
+        metrics_kind="audio",
         logger="studybuddy.lectures",
         waiting=[Status.QUEUED],
         running=RUNNING,

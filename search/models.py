@@ -122,6 +122,7 @@ class Embedding(JobRow):
     Status = EmbeddingStatus
     states = JobStates(
         "embedding",
+        metrics_kind="embeddings",
         logger="studybuddy.search",
         waiting=[Status.QUEUED],
         running=[Status.EMBEDDING],

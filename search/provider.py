@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
+from core import metrics
 from core.providers import Endpoint, ProviderClient, ProviderError
 
 logger = logging.getLogger("studybuddy.search")
@@ -63,6 +64,7 @@ def embeddings_settings() -> EmbeddingsSettings:
 class EmbeddingsClient(ProviderClient):
     label = "the embeddings provider"
     setting = "EMBEDDINGS"
+    metrics_name = "embeddings"
 
     def __init__(
         self,
@@ -86,7 +88,10 @@ class EmbeddingsClient(ProviderClient):
             with http.stream("POST", s.url, json=body, headers=self.headers()) as response:
                 yield response
 
-        return self.vectors(self.request("embeddings", send), len(texts))
+        answer = self.request("embeddings", send)
+        vectors = self.vectors(answer, len(texts))
+        metrics.provider_tokens.labels(self.metrics_name).inc(sent_tokens(answer, texts))
+        return vectors
 
     def vectors(self, answer: dict, count: int) -> list[list[float]]:
         """The vectors of an answer, checked: one per input, each of the configured size
@@ -121,3 +126,13 @@ class EmbeddingsClient(ProviderClient):
                 raise ProviderError(f"{self.label}'s answer has a vector that is not numbers")
             vectors[index] = [float(x) for x in vector]
         return vectors  # type: ignore[return-value]
+
+
+def sent_tokens(answer: dict, texts: Sequence[str]) -> int:
+    """The tokens of ``texts`` as the provider's ``usage`` counts them, else estimated (one
+    per 4 characters, as the assistant's estimate)."""
+    usage = answer.get("usage")
+    tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+    if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0:
+        return tokens
+    return sum(-(-len(text) // 4) for text in texts)

@@ -1,6 +1,7 @@
 """Turns a configuration error into one clear line instead of a traceback, at start-up."""
 
 import sys
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -33,6 +34,22 @@ def check_or_exit() -> None:
         sys.stderr.write(f"configuration error: {where}{error.msg} ({error.id})\n")
     if errors:
         sys.exit(2)
+
+
+def prepare_metrics_dir(role: str) -> str:
+    """``METRICS_DIR/<role>``, created and emptied, for the processes a launcher starts
+    (``deploy/web.py``: ``web``, ``deploy/worker.py``: ``worker``) to record their metrics
+    in (``PROMETHEUS_MULTIPROC_DIR``). Emptied because its files are the counts of a run
+    that ended: one file per process, so a directory kept across restarts only grows, and
+    a count that starts again from zero is what Prometheus expects of a restart. The
+    directory itself stays: another process may be about to write into it."""
+    from django.conf import settings
+
+    directory = Path(settings.METRICS_DIR) / role
+    directory.mkdir(parents=True, exist_ok=True)
+    for leftover in directory.glob("*.db"):
+        leftover.unlink(missing_ok=True)
+    return str(directory)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core import health, views
+from core import health, metrics, views
 from core.admin_views import jobs_dashboard
 
 admin.site.site_header = "StudyBuddy administration"
@@ -29,6 +29,7 @@ urlpatterns = [
     re_path(r"^readyz/?$", health.readyz, name="readyz"),
     # Before the admin's own URLs, whose last pattern catches every other admin path.
     path("admin/jobs/", admin.site.admin_view(jobs_dashboard), name="admin-jobs"),
+    re_path(r"^metrics/?$", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

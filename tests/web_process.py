@@ -35,6 +35,8 @@ def web_process(log: Path, **env: str) -> Iterator[str]:
         "DEBUG": "false",
         "WEB_HOST": "127.0.0.1",
         "PORT": str(port),
+        # The launcher empties its metrics directory: this test's own, not the checkout's.
+        "METRICS_DIR": str(log.parent / "metrics"),
         **env,
     }
     url = f"http://127.0.0.1:{port}"

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from core import metrics
 from core.jobs import Job, LostClaim, Outcome
 from core.logging import carry_context
 from core.storage import StorageUnavailable, StoredChunks
@@ -247,6 +248,7 @@ class TranscriptJob(Job):
             answer = client.transcribe(
                 path, filename=f"chunk-{chunk.index}.{fmt.extension}", content_type=fmt.content_type
             )
+            metrics.provider_audio_seconds.labels(client.metrics_name).inc(chunk.duration)
             return parse_answer(answer, chunk.duration)
         finally:
             path.unlink(missing_ok=True)

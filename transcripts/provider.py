@@ -57,6 +57,7 @@ class TranscriptionClient(ProviderClient):
 
     label = "the transcription provider"
     setting = "TRANSCRIPTION"
+    metrics_name = "transcription"
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 import httpcore
 import httpx
 
+from core import metrics
 from lectures.fetch.errors import (
     BlockedSource,
     DownloadTooSlow,
@@ -160,6 +161,7 @@ class _ResponseStream(httpx.SyncByteStream):
             for chunk in self._stream:
                 if time.monotonic() > self._deadline:
                     raise DownloadTooSlow()
+                metrics.lecture_source_bytes.inc(len(chunk))
                 yield chunk
 
     def close(self) -> None:

@@ -617,6 +617,14 @@ LOGGING = {
     },
 }
 
+# --- Metrics (core/metrics.py) ------------------------------------------------------------
+
+# GET /metrics answers only to this bearer token; unset, the route is 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Where the processes started by deploy/web.py and deploy/worker.py record their metrics
+# (one subdirectory each, emptied when its launcher starts); a scrape sums them all.
+METRICS_DIR = Path(env_str("METRICS_DIR", str(VAR_DIR / "metrics"))).resolve()
+
 # --- Web process (deploy/web.py: nginx in front of gunicorn) --------------------------------
 
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2, minimum=1)

@@ -78,6 +78,9 @@ MB = 1024 * 1024
 # The provider stub's fixed answer delay (D) and the runs of the transcription.
 TRANSCRIPTION_DELAY_SECONDS = 3.0
 TRANSCRIPTION_REPEATS = 3
+METRICS_TOKEN = "bench-metrics-" + "0" * 32
+METRICS_SCRAPES = 50
+METRICS_QUEUED = 10_000
 
 
 # --------------------------------------------------------------------------- results
@@ -366,6 +369,8 @@ class Bench:
             "RATE_API": "100000000/hour",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            "METRICS_TOKEN": METRICS_TOKEN,
+            "METRICS_DIR": str(self.run_dir / "metrics"),
         }
         # Where nginx is not installed, the caller's word lets gunicorn serve alone.
         if "WEB_BEHIND_BUFFERING_PROXY" in os.environ:
@@ -1026,6 +1031,56 @@ class Bench:
             raise SystemExit(f"{path} answered without an ETag")
         return etag
 
+    # -- metrics
+
+    def metrics_scrape(self) -> None:
+        """What one ``GET /metrics`` costs through the web process: with the series the
+        run's requests and jobs recorded in every process's files, then with
+        ``METRICS_QUEUED`` lectures waiting (the queue gauges are one aggregate query per
+        kind of job)."""
+        from lectures.models import Lecture
+
+        user, course = self.user_with_course("user_bench_metrics", "BENCH 700")
+        token = self.token(user.clerk_id)
+        # Series of a few routes and statuses, in both gunicorn workers.
+        routes = ["/api/courses", "/api/lectures", "/api/me", f"/api/courses/{course.id}"]
+        timed_gets(self.web_base, token, routes, warmup=0, requests=200)
+
+        def scrapes() -> Any:
+            return timed_gets(
+                self.web_base, METRICS_TOKEN, ["/metrics"], warmup=5, requests=METRICS_SCRAPES
+            )
+
+        idle = scrapes()
+        Lecture.objects.bulk_create(
+            Lecture(
+                course=course, title=f"Queued {i}", stream_url="https://bench.cloudfront.net/q.mp4"
+            )
+            for i in range(METRICS_QUEUED)
+        )
+        try:
+            queued = scrapes()
+        finally:
+            Lecture.objects.filter(course=course).delete()
+        files = sorted((self.run_dir / "metrics").glob("*/*.db"))
+        request = urllib.request.Request(
+            f"{self.web_base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        samples = [line for line in body.splitlines() if line and not line.startswith(b"#")]
+        self.report.notes["metrics_scrape"] = {
+            "files": [f"{f.parent.name}/{f.name}" for f in files],
+            "samples": len(samples),
+            "bytes": len(body),
+            "idle_ms": idle.summary(),
+            "queued_ms": queued.summary(),
+        }
+        self.report.add("GET /metrics p50", idle.p50, "ms")
+        self.report.add("GET /metrics p95", idle.p95, "ms")
+        self.report.add(f"GET /metrics p50, {METRICS_QUEUED:,} lectures queued", queued.p50, "ms")
+        self.report.add(f"GET /metrics p95, {METRICS_QUEUED:,} lectures queued", queued.p95, "ms")
+
     # -- queue
 
     def queue_latency(self) -> None:
@@ -1280,6 +1335,7 @@ def main() -> None:
             ("renditions", lambda: bench.renditions(lectures)),
             ("upload", bench.upload),
             ("api", bench.api_throughput),
+            ("metrics", bench.metrics_scrape),
             ("search", bench.search_latency),
             ("text", bench.text_extraction),
             # Last: it replaces the ORM worker with a Redis one.

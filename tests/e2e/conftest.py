@@ -76,6 +76,8 @@ def start_worker(
             "PANOPTO_ALLOW_PRIVATE_NETWORKS": "true",
             "Q_WORKERS": "1",
             "LOG_LEVEL": "INFO",
+            # deploy/worker.py empties its metrics directory: this test's own.
+            "METRICS_DIR": str(tmp_path / "metrics"),
             **overrides,
         }
         worker = Worker(env, tmp_path / "worker.log", list(command))
