@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from core.openapi import error_responses
 from core.validators import no_control_characters
-from search.passage_search import CANDIDATES
+from search.passage_search import CANDIDATES, NEAREST
 from search.selectors import MODES, search_material
 
 Q_MAX_LENGTH = 200
@@ -78,8 +78,9 @@ class SearchPageSerializer(serializers.Serializer):
     )
     count = serializers.IntegerField(
         help_text=(
-            f"Hits in all: `semantic` ranks the {CANDIDATES} passages nearest in meaning, "
-            f"`hybrid` fuses them with the {CANDIDATES} best matches of the words."
+            f"Hits in all: `semantic` ranks the {NEAREST} passages nearest in meaning, "
+            f"`hybrid` fuses the {CANDIDATES} nearest with the {CANDIDATES} best matches of "
+            "the words."
         )
     )
     next = serializers.URLField(allow_null=True)

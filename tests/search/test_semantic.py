@@ -19,6 +19,7 @@ from core.storage import storage_delete, storage_save
 from documents.jobs import document_extract_text
 from documents.services import document_text_requeue
 from search.models import Passage
+from search.passage_search import NEAREST
 from tests.documents import pdfs
 from tests.documents.text_helpers import extracted
 from tests.factories import EnrollmentFactory, UserFactory
@@ -341,6 +342,22 @@ def test_a_failure_is_not_cached(alice_client, embeddings_on, biology):
 
     assert (body["mode"], "degraded" in body) == ("hybrid", False)
     assert body["results"][0]["id"] == str(biology.id)
+
+
+def test_semantic_answers_the_nearest_passages_and_hybrid_fuses_deeper_lists(
+    alice_client, alice, biology
+):
+    extracted(alice, pdfs.text_pdf(*[f"energy lemma {n}" for n in range(NEAREST + 10)]))
+    embed_passages()
+
+    semantic = search(alice_client, "energy lemma", mode="semantic", limit=100)
+    hybrid = search(alice_client, "energy lemma", mode="hybrid", limit=100)
+
+    assert semantic["count"] == len(semantic["results"]) == NEAREST
+    ranks = [hit["rank"] for hit in semantic["results"]]
+    assert ranks == sorted(ranks, reverse=True)
+    # Every one of Alice's passages: the pages, the lecture's and the notes'.
+    assert hybrid["count"] == len(hybrid["results"]) == NEAREST + 12
 
 
 # --- Queries ------------------------------------------------------------------------------
