@@ -4,7 +4,9 @@ checked at start-up, and the database cache table that ``migrate`` creates."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -92,15 +94,28 @@ def _embedded_sqlite(database: Path, **settings: str) -> dict[str, str]:
     }
 
 
-def test_migrate_creates_the_cache_table_on_the_embedded_sqlite_too(tmp_path):
-    database = tmp_path / "studybuddy.sqlite3"
-    env = _embedded_sqlite(database)
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """``migrate`` of a new embedded SQLite database, once for the module (it takes several
+    seconds): its result and the database, which tests copy before they write to it."""
+    database = tmp_path_factory.mktemp("sqlite") / "studybuddy.sqlite3"
+    return manage("migrate", "--no-input", **_embedded_sqlite(database)), database
 
-    migrated = manage("migrate", "--no-input", **env)
+
+def _copy_of(database: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / database.name
+    shutil.copyfile(database, copy)
+    return copy
+
+
+def test_migrate_creates_the_cache_table_on_the_embedded_sqlite_too(migrated_sqlite, tmp_path):
+    migrated, database = migrated_sqlite
+    database = _copy_of(database, tmp_path)
+
     counted = run_python(
         "import django; django.setup(); from django.core.cache import cache; "
         "cache.set('k', 41); print(cache.get('k') + 1)",
-        **env,
+        **_embedded_sqlite(database),
     )
 
     assert migrated.returncode == 0, migrated.stderr
@@ -109,18 +124,17 @@ def test_migrate_creates_the_cache_table_on_the_embedded_sqlite_too(tmp_path):
     assert counted.stdout.strip() == "42", counted.stderr
 
 
-def test_the_rate_limits_count_on_the_embedded_sqlite_too(tmp_path):
-    database = tmp_path / "studybuddy.sqlite3"
-    env = _embedded_sqlite(database)
+def test_the_rate_limits_count_on_the_embedded_sqlite_too(migrated_sqlite, tmp_path):
+    migrated, database = migrated_sqlite
+    database = _copy_of(database, tmp_path)
 
-    migrated = manage("migrate", "--no-input", **env)
     # 2/minute from a fixed moment: two pass, the third waits 30 s, a minute later one more.
     counted = run_python(
         "import django; django.setup(); from core.ratelimits import rate_limit_store; "
         "s = rate_limit_store(); "
         "print([s.spend('k', now=t, interval=30.0, period=60.0) "
         "for t in (100.0, 100.0, 100.0, 160.0)])",
-        **env,
+        **_embedded_sqlite(database),
     )
 
     assert migrated.returncode == 0, migrated.stderr
