@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from django.conf import settings
+from django.test import Client
 
 from tests.auth import ISSUER, session_claims, sign
 from tests.documents.pdfs import text_pdf
@@ -247,10 +249,20 @@ def _replaced(web: WebProcess, killed: int, count: int) -> bool:
 
 
 @pytest.fixture
-def private_postgres(transactional_db) -> Iterator[PrivatePostgres]:
-    """A PostgreSQL of this test's own, started, with the schema of the test database:
-    the one to restart. The schema is copied from the database pytest-django migrated
-    (``pg_dump`` into ``psql``, under a second; ``migrate`` takes 5 to 10 s here)."""
+def staff_cookie(staff) -> str:
+    """The ``Cookie`` header of a staff member's admin session, stored in the test database
+    (and copied with it by ``private_postgres``)."""
+    client = Client()
+    client.force_login(staff)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+@pytest.fixture
+def private_postgres(transactional_db, staff_cookie) -> Iterator[PrivatePostgres]:
+    """A PostgreSQL of this test's own, started, with the tables and rows of the test
+    database (the staff's session among them): the one to restart. Copied from the
+    database pytest-django migrated (``pg_dump`` into ``psql``, under a second; ``migrate``
+    takes 5 to 10 s here)."""
     server = PrivatePostgres()
     try:
         server.start()
@@ -262,7 +274,7 @@ def private_postgres(transactional_db) -> Iterator[PrivatePostgres]:
 
 
 def test_a_database_restart_under_load_is_a_json_503_and_recovers_without_a_restart(
-    private_postgres, clerk_key, tmp_path
+    private_postgres, staff_cookie, clerk_key, tmp_path
 ):
     token = sign(session_claims("user_faults"), clerk_key)
     env = _web_env(
@@ -276,6 +288,8 @@ def test_a_database_restart_under_load_is_a_json_503_and_recovers_without_a_rest
     with serving(tmp_path / "web.log", **env) as web:
         course_id = _new_course(web.url, token)
         workers = {p.pid for p in web.gunicorn_workers()}
+        admin = httpx.Client(base_url=web.url, headers={"Cookie": staff_cookie}, timeout=30)
+        assert admin.get("/admin/").status_code == 200
         with SteadyLoad(web.url, token, course_id) as load:
             wait_until(lambda: load.count(201) >= 3, timeout=30, message="uploads under way")
 
@@ -289,6 +303,7 @@ def test_a_database_restart_under_load_is_a_json_503_and_recovers_without_a_rest
                 timeout=30,
                 message="requests answered while the database is down",
             )
+            admin_down = admin.get("/admin/")
             private_postgres.start()
             started_at = time.monotonic()
             wait_until(
@@ -302,6 +317,11 @@ def test_a_database_restart_under_load_is_a_json_503_and_recovers_without_a_rest
         answers = load.answers()
         _acknowledged_uploads_are_stored(web.url, token, answers)
         assert {p.pid for p in web.gunicorn_workers()} == workers
+        assert admin.get("/admin/").status_code == 200
+
+    # The admin, outside DRF, answers as the API does.
+    assert (admin_down.status_code, admin_down.json()) == (503, DATABASE_UNAVAILABLE)
+    assert int(admin_down.headers["Retry-After"]) > 0
 
     unavailable = [a for a in answers if a.status not in (200, 201)]
     assert unavailable
