@@ -12,8 +12,9 @@ Starts, on a database of its own (``BENCH_DATABASE_URL``, default
 * the worker as the Procfile's ``worker`` line starts it (``manage.py qcluster``).
 
 Then measures the pipeline (MP4 and HLS, 5 and 60 minutes), the upload, the API, the
-queue, one worker cluster against two (``scaleout``), search (``GET /api/search`` over 1.1 M transcript segments and 110 000 document
-pages) and the text extraction of a 300-page PDF, prints a table and writes
+queue, one worker cluster against two (``scaleout``), search (``GET /api/search`` over
+1.1 M transcript segments and 110 000 document pages) and the text extraction of a
+300-page PDF, prints a table and writes
 ``bench-results.json``. Everything is bounded: fixed repetitions, fixed load durations,
 time-outs on every wait.
 """
