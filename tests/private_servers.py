@@ -38,7 +38,10 @@ def _postgres_bindir() -> Path | None:
 
 
 class PrivatePostgres:
-    """``initdb`` into a temporary directory, then ``start()``/``stop()`` on one port."""
+    """``initdb`` into a temporary directory, then ``start()``/``stop()`` on one port.
+
+    The directory is one of ``/tmp``'s own, not pytest's ``tmp_path``: as root, the server
+    runs as ``postgres``, which cannot enter root's ``/tmp/pytest-of-root``."""
 
     def __init__(self) -> None:
         bindir = _postgres_bindir()
