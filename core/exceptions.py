@@ -1,6 +1,8 @@
 """The domain error tree and the one handler that maps errors to HTTP.
 
 Services raise ``DomainError`` subclasses; views never build error responses themselves.
+A backend that fails under a request (the database down or restarting) is one too, by
+``backend_error``: a 503 with ``Retry-After``, never a 500.
 Every error body is ``{"detail": ..., "code": ...}``, built by ``error_body`` alone, whoever
 answers: this handler, the 404/500 handlers (``core.views``) and the file responses
 (``core.files``). A 400 also carries the field errors, DRF-style, under ``errors``
@@ -15,13 +17,17 @@ and an ``except`` clause alike.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -82,11 +88,38 @@ class QuotaExceeded(DomainError):
 
 
 class ServiceUnavailable(DomainError):
-    """A backend the request needs (storage, the task queue) is down; the client may retry."""
+    """A backend the request needs (storage, the task queue) is down; the client may retry,
+    after ``retry_after`` seconds when that is set (the answer's ``Retry-After``)."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "unavailable"
     default_detail = "The service is temporarily unavailable."
+    retry_after: int | None = None
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database refused or dropped the connection: down, restarting, failing over."""
+
+    default_detail = "The database is unavailable; try again shortly."
+    # A restart or a fail-over of PostgreSQL takes seconds; the next request opens a new
+    # connection (CONN_HEALTH_CHECKS), so nothing else needs to recover.
+    retry_after = 5
+
+
+def backend_error(exc: Exception) -> DomainError | None:
+    """What a client is told of an error of a backend the request needs: the database's
+    connection errors (``OperationalError``, ``InterfaceError``) as ``DatabaseUnavailable``;
+    ``None`` for anything else."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # One line, no traceback: an outage is expected, and psycopg's message names it.
+        logger.warning("database unavailable: %s", (str(exc).strip().splitlines() or [""])[0])
+        return DatabaseUnavailable()
+    return None
+
+
+def error_headers(exc: DomainError) -> dict[str, str]:
+    retry_after = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after else {}
 
 
 def _first_code(codes: Any) -> str:
@@ -142,10 +175,16 @@ def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's ``EXCEPTION_HANDLER``: domain errors and DRF's own, as ``error_body``."""
+    """DRF's ``EXCEPTION_HANDLER``: domain errors, the backends' errors and DRF's own, as
+    ``error_body``."""
+    exc = backend_error(exc) or exc
     if isinstance(exc, DomainError):
         field_errors = {exc.field: [exc.detail]} if exc.field else {}
-        return Response(error_body(exc.detail, exc.code, field_errors), status=exc.status_code)
+        return Response(
+            error_body(exc.detail, exc.code, field_errors),
+            status=exc.status_code,
+            headers=error_headers(exc),
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

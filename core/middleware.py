@@ -1,5 +1,6 @@
 """Request ids and the access line: the first middleware, so it sees every answer (the
-exception handler's, a 404, a redirect of the security middleware, the admin's)."""
+exception handler's, a 404, a redirect of the security middleware, the admin's); and the
+503 of a failing backend for the views outside DRF."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponseBase
 
 from core import metrics
+from core.exceptions import backend_error, error_headers, error_response
 from core.logging import bind, log_context, route_template
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -64,3 +66,25 @@ class RequestLogMiddleware:
     def process_view(self, request: HttpRequest, *args: object) -> None:
         # Lines the view logs say which route they belong to.
         bind(route=route_template(request))
+
+
+class BackendUnavailableMiddleware:
+    """The views outside DRF (the admin's) answer a backend's failure as DRF's views do
+    (``core.exceptions.backend_error``): the JSON 503 with ``Retry-After``, not the 500
+    page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.get_response(request)
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
+        error = backend_error(exception)
+        if error is None:
+            return None
+        return error_response(
+            error.detail, error.code, status=error.status_code, headers=error_headers(error)
+        )

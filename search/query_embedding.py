@@ -5,17 +5,21 @@ A search waits for this vector, so it is asked for once, with a short timeout an
 nobody waits on); a provider that fails or is slow raises ``ProviderError`` and the search
 answers by words alone (``search.selectors``). The vector is kept in Django's cache for a
 few minutes, keyed by the space (model and size) and a hash of the query as it is sent, so a
-student paging through results or repeating a search asks the provider once.
+student paging through results or repeating a search asks the provider once; while the
+cache is down, every search asks it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 
 from django.core.cache import cache
 
 from search.provider import EmbeddingsClient, embeddings_settings
+
+logger = logging.getLogger("studybuddy.search")
 
 # A search answers within a few seconds or falls back to words: an embedding request of a
 # one-line query takes well under a second when the provider is well.
@@ -40,7 +44,7 @@ def query_embedding(*, q: str) -> list[float]:
     ``ProviderError`` when the provider fails, refuses or does not answer in time."""
     configured = embeddings_settings()
     key = query_cache_key(space=configured.space, q=q)
-    vector = cache.get(key)
+    vector = _cached(key)
     if vector is not None:
         return vector
     once = dataclasses.replace(
@@ -48,5 +52,22 @@ def query_embedding(*, q: str) -> list[float]:
     )
     with EmbeddingsClient(once) as client:
         (vector,) = client.embed([normalized_query(q)])
-    cache.set(key, vector, QUERY_CACHE_SECONDS)
+    _keep(key, vector)
     return vector
+
+
+# The cache only saves provider requests: a cache that is down (Redis restarting) is a miss,
+# and the search goes on without it.
+def _cached(key: str) -> list[float] | None:
+    try:
+        return cache.get(key)
+    except Exception as exc:  # each backend raises its own errors
+        logger.warning("query embedding cache unavailable: %s", exc)
+        return None
+
+
+def _keep(key: str, vector: list[float]) -> None:
+    try:
+        cache.set(key, vector, QUERY_CACHE_SECONDS)
+    except Exception as exc:  # each backend raises its own errors
+        logger.warning("query embedding cache unavailable: %s", exc)

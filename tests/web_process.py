@@ -12,9 +12,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.live_server import ROOT, current_database_url, free_port
 from tests.waiting import wait_until
@@ -22,10 +24,33 @@ from tests.waiting import wait_until
 NGINX_INSTALLED = bool(shutil.which("nginx") or Path("/usr/sbin/nginx").exists())
 
 
+@dataclass(frozen=True)
+class WebProcess:
+    url: str
+    process: subprocess.Popen
+
+    def gunicorn_workers(self) -> list[psutil.Process]:
+        """gunicorn's worker processes: the children of its master, which is the child of
+        ``deploy/web.py`` that runs gunicorn (or ``deploy/web.py`` itself, which becomes
+        gunicorn where nginx is not installed)."""
+        web = psutil.Process(self.process.pid)
+        master = next(
+            (p for p in [web, *web.children()] if "gunicorn" in " ".join(p.cmdline())), web
+        )
+        return master.children()
+
+
 @contextmanager
 def web_process(log: Path, **env: str) -> Iterator[str]:
     """``deploy/web.py`` with the production-like base (``DEBUG=false``) and ``env``, its
     output in ``log``: its URL once ``/healthz`` answers; stopped with SIGTERM after."""
+    with serving(log, **env) as web:
+        yield web.url
+
+
+@contextmanager
+def serving(log: Path, **env: str) -> Iterator[WebProcess]:
+    """``web_process``, with the process itself too."""
     port = free_port()
     full_env = {
         "PATH": os.environ["PATH"] + ":/usr/sbin",
@@ -53,7 +78,7 @@ def web_process(log: Path, **env: str) -> Iterator[str]:
             wait_until(
                 lambda: _ready(url, process, log), timeout=30, message="deploy/web.py not ready"
             )
-            yield url
+            yield WebProcess(url, process)
         finally:
             process.terminate()
             process.wait(timeout=30)

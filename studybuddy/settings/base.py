@@ -71,6 +71,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every answer, whichever layer gives it, carries the request's id and is logged.
     "core.middleware.RequestLogMiddleware",
+    # A view outside DRF whose database fails answers the JSON 503, as DRF's views do.
+    "core.middleware.BackendUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",

@@ -12,8 +12,9 @@ Starts, on a database of its own (``BENCH_DATABASE_URL``, default
 * the worker as the Procfile's ``worker`` line starts it (``manage.py qcluster``).
 
 Then measures the pipeline (MP4 and HLS, 5 and 60 minutes), the upload, the API, the
-queue, search (``GET /api/search`` over 1.1 M transcript segments and 110 000 document
-pages) and the text extraction of a 300-page PDF, prints a table and writes
+queue, one worker cluster against two (``scaleout``), search (``GET /api/search`` over
+1.1 M transcript segments and 110 000 document pages) and the text extraction of a
+300-page PDF, prints a table and writes
 ``bench-results.json``. Everything is bounded: fixed repetitions, fixed load durations,
 time-outs on every wait.
 """
@@ -482,18 +483,21 @@ class Bench:
             self._serving_embeddings = True
         return self._provider
 
-    def start_worker(self, broker: str, **extra_env: str) -> Service:
+    def start_worker(self, broker: str, log_name: str | None = None, **extra_env: str) -> Service:
+        """A worker as the Procfile starts it, its output in ``logs/<log_name>.log``
+        (``worker-<broker>`` by default)."""
         # BENCH_WORKER_ENV ("NAME=value NAME=value") sets the worker's environment on top,
         # for ablations: e.g. Q_MAX_RSS_BYTES=0.
         ablation = dict(
             item.split("=", 1) for item in os.environ.get("BENCH_WORKER_ENV", "").split()
         )
         env = {**self.env, "TASK_BROKER": broker, **extra_env, **ablation}
+        name = log_name or f"worker-{broker}"
         worker = Service(
-            f"worker-{broker}",
+            name,
             ["bash", "-c", _procfile_command("worker")],
             env,
-            self.run_dir / "logs" / f"worker-{broker}.log",
+            self.run_dir / "logs" / f"{name}.log",
         )
         self.services.append(worker)
         # The cluster is ready when its worker processes exist.
@@ -1309,6 +1313,7 @@ def _free_port() -> int:
 def main() -> None:
     from tests.benchmarks.assistant import assistant_serving
     from tests.benchmarks.media import generate_lectures
+    from tests.benchmarks.scaleout import scaleout
 
     started = time.perf_counter()
     bench = Bench()
@@ -1321,7 +1326,7 @@ def main() -> None:
         only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
         lectures: dict = {}
         # Only the pipeline plays the recordings; ``BENCH_ONLY=api`` starts in seconds.
-        if not only or {"pipeline", "renditions", "transcription"} & only:
+        if not only or {"pipeline", "renditions", "transcription", "scaleout"} & only:
             print("generating lectures (reused from var/bench/media when present) ...", flush=True)
             t0 = time.perf_counter()
             lectures = generate_lectures(WORK / "media")
@@ -1340,6 +1345,8 @@ def main() -> None:
             ("text", bench.text_extraction),
             # Last: it replaces the ORM worker with a Redis one.
             ("queue", bench.queue_latency),
+            # Its own clusters; the web process and an ORM worker as before, afterwards.
+            ("scaleout", lambda: scaleout(bench, lectures)),
             ("transcription", lambda: bench.transcription(lectures)),
             ("assistant", lambda: assistant_serving(bench)),
             # Last: they turn embeddings on in the web server and the worker.

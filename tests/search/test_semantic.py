@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from search.passage_search import NEAREST
 from tests.documents import pdfs
 from tests.documents.text_helpers import extracted
 from tests.factories import EnrollmentFactory, UserFactory
+from tests.private_servers import PrivateRedis
 from tests.search.embedding_stub import API_KEY, DIMENSIONS, Fault, lexicon_vector
 from tests.search.material import (
     captioned_lecture,
@@ -284,6 +286,36 @@ def test_a_repeated_search_is_served_from_the_cache(alice_client, biology, embed
     assert again == first
     assert next_page["results"][0]["id"] != first["results"][0]["id"]
     search(alice_client, "sorting arrays")
+    assert len(embeddings_on.received) == 2
+
+
+@pytest.fixture
+def redis_cache(settings) -> Iterator[PrivateRedis]:
+    """Django's cache on a Redis of this test's own, to stop."""
+    server = PrivateRedis()
+    server.start()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": server.url(),
+        }
+    }
+    yield server
+    server.remove()
+
+
+def test_a_search_by_meaning_answers_while_the_caches_redis_is_down(
+    alice_client, biology, embeddings_on, redis_cache
+):
+    cached = search(alice_client, PARAPHRASE, mode="semantic")
+    redis_cache.stop()
+    embeddings_on.received.clear()
+
+    body = search(alice_client, PARAPHRASE, mode="semantic")
+    again = search(alice_client, PARAPHRASE, mode="semantic")
+
+    assert body == again == cached
+    # Nothing can be kept: each search asks the provider.
     assert len(embeddings_on.received) == 2
 
 
