@@ -1044,7 +1044,7 @@ class Bench:
         kind of job)."""
         from lectures.models import Lecture
 
-        user, course = self.user_with_course("user_bench_metrics", "BENCH 700")
+        user, course = self.user_with_course("user_bench_metrics", "BENCH 800")
         token = self.token(user.clerk_id)
         # Series of a few routes and statuses, in both gunicorn workers.
         routes = ["/api/courses", "/api/lectures", "/api/me", f"/api/courses/{course.id}"]
