@@ -106,11 +106,32 @@ class DatabaseUnavailable(ServiceUnavailable):
     retry_after = 5
 
 
+# PostgreSQL's codes for a server that is going away or not yet there (class 08: connection
+# exceptions; 57P01-57P03: shut down by an administrator, crashed, cannot connect now).
+_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _connection_failed(exc: Exception) -> bool:
+    """True for an error of the connection itself (refused, dropped, the server restarting),
+    not of what ran on it: a deadlock, a cancelled statement, a full disk or a missing table
+    are errors of the service, answered by the 500 and logged with their traceback."""
+    if isinstance(exc, InterfaceError):
+        return True  # the connection is closed or unusable
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    if cause is None or type(cause).__module__.partition(".")[0] != "psycopg":
+        return False  # SQLite's "database is locked", "no such table": not an outage
+    # psycopg gives no code when the client could not reach the server or lost it.
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_CONNECTION_SQLSTATES)
+
+
 def backend_error(exc: Exception) -> DomainError | None:
     """What a client is told of an error of a backend the request needs: the database's
-    connection errors (``OperationalError``, ``InterfaceError``) as ``DatabaseUnavailable``;
-    ``None`` for anything else."""
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    connection failing (``_connection_failed``) as ``DatabaseUnavailable``; ``None`` for
+    anything else."""
+    if _connection_failed(exc):
         # One line, no traceback: an outage is expected, and psycopg's message names it.
         logger.warning("database unavailable: %s", (str(exc).strip().splitlines() or [""])[0])
         return DatabaseUnavailable()

@@ -198,6 +198,10 @@ class LostClaim(Exception):
     """The row was deleted or taken over by another worker while this job ran."""
 
 
+class AttemptsExhausted(Exception):
+    """The row was claimed by as many runs as a job may take, and is now failed."""
+
+
 class JobFailed(Exception):
     """Raised by a task whose job ended failed for an expected reason (``Outcome.FAILED``).
 
@@ -287,7 +291,10 @@ class Job:
 
     @classmethod
     def _run(cls, pk: object) -> Outcome:
-        job = cls.claim(pk)
+        try:
+            job = cls.claim(pk)
+        except AttemptsExhausted:
+            return Outcome.FAILED
         if job is None:
             return Outcome.SKIPPED
         try:
@@ -321,7 +328,8 @@ class Job:
 
     @classmethod
     def claim(cls, pk: object) -> Job | None:
-        """Take the row for a new run, or ``None`` when there is nothing to do."""
+        """Take the row for a new run, or ``None`` when there is nothing to do; a row whose
+        attempts are used up is marked failed instead (``AttemptsExhausted``)."""
         with transaction.atomic():
             row = cls.model.objects.select_for_update().filter(pk=pk).first()
             if row is None:
@@ -333,22 +341,26 @@ class Job:
                 # Completed, failed, or being worked on right now: a duplicate delivery.
                 return None
             attempts = row.attempt_count
-            if attempts >= job.max_attempts:
+            exhausted = attempts >= job.max_attempts
+            if exhausted:
                 message = f"processing stopped {attempts} times without finishing"
                 job._move_locked(
                     cls.states.failed, {"error_message": message}, attempts=attempts, error=message
                 )
-                return None
-            job.token = uuid.uuid4()
-            job._move_locked(
-                cls.states.running[0],
-                {
-                    "attempt_count": attempts + 1,
-                    "claim_token": job.token,
-                    "heartbeat_at": timezone.now(),
-                },
-                attempt=attempts + 1,
-            )
+            else:
+                job.token = uuid.uuid4()
+                job._move_locked(
+                    cls.states.running[0],
+                    {
+                        "attempt_count": attempts + 1,
+                        "claim_token": job.token,
+                        "heartbeat_at": timezone.now(),
+                    },
+                    attempt=attempts + 1,
+                )
+        if exhausted:
+            # Raised once the failure is committed: this run's outcome is a failure.
+            raise AttemptsExhausted(message)
         job._remove_leftover_scratch()
         return job
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Count, Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -155,16 +156,21 @@ class QueueCollector:
             labels=["kind"],
         )
         now = timezone.now()
-        for model in apps.get_models():
-            if not issubclass(model, JobRow):
-                continue
-            states = model.states
-            row = model.objects.filter(status__in=states.waiting).aggregate(
-                count=Count("pk"), since=Min("updated_at")
-            )
-            queued.add_metric([states.kind], row["count"])
-            age = (now - row["since"]).total_seconds() if row["since"] else 0.0
-            oldest.add_metric([states.kind], max(0.0, age))
+        try:
+            for model in apps.get_models():
+                if not issubclass(model, JobRow):
+                    continue
+                states = model.states
+                row = model.objects.filter(status__in=states.waiting).aggregate(
+                    count=Count("pk"), since=Min("updated_at")
+                )
+                queued.add_metric([states.kind], row["count"])
+                age = (now - row["since"]).total_seconds() if row["since"] else 0.0
+                oldest.add_metric([states.kind], max(0.0, age))
+        except DatabaseError:
+            # The database is down: the scrape still answers the counters, which show the
+            # outage (the requests' 503s); the queues are missing until it is back.
+            return
         yield queued
         yield oldest
 

@@ -69,3 +69,49 @@ def test_the_suite_s_flush_empties_tables_that_refer_to_each_other(transactional
 
     assert connection.settings_dict["ENGINE"] == "tests.postgresql"
     assert (User.objects.count(), Enrollment.objects.count()) == (0, 0)
+
+
+def _error_of(run) -> Exception:
+    try:
+        run()
+    except Exception as error:
+        return error
+    raise AssertionError("no error")
+
+
+@pytest.mark.django_db
+def test_a_server_that_refuses_the_connection_is_an_outage_answered_503():
+    from django.db import connections
+
+    from core.exceptions import DatabaseUnavailable, backend_error, error_headers
+    from tests.live_server import free_port
+
+    unreachable = {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": free_port()}
+    probe = connections.create_connection("default")
+    probe.settings_dict = unreachable
+
+    error = backend_error(_error_of(probe.ensure_connection))
+
+    assert isinstance(error, DatabaseUnavailable)
+    assert (error.status_code, error.code, error_headers(error)) == (
+        503,
+        "unavailable",
+        {"Retry-After": "5"},
+    )
+
+
+@pytest.mark.django_db
+def test_a_cancelled_statement_is_an_error_of_the_service_not_an_outage():
+    from django.db import transaction
+
+    from core.exceptions import backend_error
+
+    def slow_statement():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 10")
+            cursor.execute("SELECT pg_sleep(1)")
+
+    error = _error_of(slow_statement)
+
+    assert type(error).__name__ == "OperationalError"
+    assert backend_error(error) is None

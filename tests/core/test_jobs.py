@@ -195,7 +195,7 @@ def test_a_row_that_used_up_its_attempts_ends_failed_instead_of_being_claimed(pr
         attempt_count=ProbeJob.max_attempts,
     )
 
-    assert probe.claim(lecture.pk) is None
+    assert probe.run(lecture.pk) == Outcome.FAILED
 
     lecture.refresh_from_db()
     assert lecture.status == "failed"

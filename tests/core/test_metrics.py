@@ -8,9 +8,12 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from lectures.models import Lecture
 from search.provider import EmbeddingsClient, embeddings_settings
 from studybuddy.startup import prepare_metrics_dir
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
@@ -151,15 +154,17 @@ def test_counts_of_several_processes_are_summed(client, metrics_on, monkeypatch,
 
 
 def test_queued_jobs_and_the_oldest_age_come_from_the_rows(client, metrics_on):
-    LectureFactory(status="queued")
+    waiting = LectureFactory(status="queued")
     LectureFactory(status="queued")
     LectureFactory(status="completed")
+    Lecture.objects.filter(pk=waiting.pk).update(updated_at=timezone.now() - timedelta(hours=1))
 
     samples = scrape(client)
 
     assert samples.value("studybuddy_jobs_queued", kind="audio") == 2
     assert samples.value("studybuddy_jobs_queued", kind="transcript") == 0
-    assert samples.value("studybuddy_jobs_oldest_queued_age_seconds", kind="audio") >= 0
+    assert 3600 <= samples.value("studybuddy_jobs_oldest_queued_age_seconds", kind="audio") < 3700
+    assert samples.value("studybuddy_jobs_oldest_queued_age_seconds", kind="transcript") == 0
     kinds = {dict(labels)["kind"] for name, labels in samples if name == "studybuddy_jobs_queued"}
     assert {"audio", "transcript", "text", "embeddings"} <= kinds
 
