@@ -244,7 +244,7 @@ def test_a_recording_that_keeps_killing_its_worker_ends_failed(media_server, set
 
     lecture = run(lecture)
 
-    assert (lecture.outcome, lecture.status) == ("skipped", "failed")
+    assert (lecture.outcome, lecture.status) == ("failed", "failed")
     assert "stopped 3 times" in lecture.error_message
 
 
