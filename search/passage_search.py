@@ -45,8 +45,9 @@ CANDIDATES = 100
 # ``semantic`` answers the nearest passages alone, without fusion's need for depth: fewer,
 # because the HNSW walk reads about as many rows for each one it keeps as there are students
 # of the caller's size. At the benchmark's scale (a caller's 24 197 of 266 167 passages, 256
-# dimensions, 12 queries x 3, docs/performance.md) the statement took 44.9 ms (median) with
-# 100 and 24.4 ms with 50, against the 60 ms target of the request's p95.
+# dimensions, 12 queries x 3, an idle machine) the statement took 44.9 ms (median) with 100
+# and 24.4 ms with 50; the request's p95 is 41.6 ms against its 60 ms target in the whole
+# bench run of docs/performance.md.
 NEAREST = 50
 # Reciprocal rank fusion's constant (Cormack, Clarke and Büttcher, SIGIR 2009): it damps the
 # weight of the first places, so a passage both lists rank well beats the top of one.
