@@ -61,8 +61,7 @@ short example. In outline::
             self.move(TextStatus.COMPLETED, {"page_count": len(pages)}, pages=len(pages))
 
     def extract_document_text(document_id):  # the django-q2 task (documents/tasks.py)
-        if TextJob.run(document_id) == Outcome.FAILED:
-            raise JobFailed(f"document {document_id} failed (see its error message)")
+        return task_result(TextJob.run(document_id), f"document {document_id} failed")
 """
 
 from __future__ import annotations
@@ -209,6 +208,15 @@ class JobFailed(Exception):
     traceback; for an expected failure that traceback is noise (the reason is on the row),
     so ``keep_message_of_expected_failures`` keeps only the message (one line).
     """
+
+
+def task_result(outcome: Outcome, failure: str) -> str:
+    """A django-q2 task's result for its job's ``outcome``; ``JobFailed(failure)`` for a
+    failure, so that the task shows failed in the admin's task pages (the row has the
+    reason)."""
+    if outcome == Outcome.FAILED:
+        raise JobFailed(failure)
+    return outcome.value
 
 
 class Job:

@@ -5,18 +5,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from core.jobs import JobFailed, Outcome
+from core.jobs import task_result
 from lectures import selectors, services
 from lectures.jobs import lecture_process
 
 
 def process_lecture(lecture_id: str) -> str:
-    outcome = lecture_process(lecture_id=lecture_id)
-    if outcome == Outcome.FAILED:
-        # So the task shows as failed in the admin's task pages; the lecture row has the
-        # user-facing reason.
-        raise JobFailed(f"lecture {lecture_id} failed (see its error message)")
-    return outcome.value
+    return task_result(
+        lecture_process(lecture_id=lecture_id),
+        f"lecture {lecture_id} failed (see its error message)",
+    )
 
 
 def reap_stale_lectures() -> str:

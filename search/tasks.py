@@ -6,17 +6,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from core.jobs import JobFailed, Outcome
+from core.jobs import task_result
 from search.jobs import embedding_process
 from search.services import embedding_reap_stale
 
 
 def embed_passages(embedding_id: str) -> str:
-    outcome = embedding_process(embedding_id=embedding_id)
-    if outcome == Outcome.FAILED:
-        # The task shows failed in the admin's task pages; the row has the reason.
-        raise JobFailed(f"embeddings {embedding_id} failed (see its error message)")
-    return outcome.value
+    return task_result(
+        embedding_process(embedding_id=embedding_id),
+        f"embeddings {embedding_id} failed (see its error message)",
+    )
 
 
 def reap_stale_embeddings() -> str:

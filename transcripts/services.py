@@ -9,13 +9,12 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django_q.tasks import async_task
 
 from accounts.models import User
 from accounts.selectors import user_is_api_admin
 from core.exceptions import InvalidInput, ObjectNotFound, StateConflict
-from core.jobs import move
+from core.jobs import move, requeue_stale_rows
 from lectures.models import Lecture
 from transcripts.captions import (
     CaptionsError,
@@ -223,24 +222,9 @@ def transcript_reap_stale(*, stale_before: datetime, queued_before: datetime) ->
     silent before ``stale_before`` (the claim's attempt count goes on, so a recording that
     kills its worker every time still ends failed) and those ``queued`` since before
     ``queued_before`` (their task was lost). Returns how many were queued."""
-    stale = Transcript.objects.filter(status__in=Transcript.RUNNING).filter(
-        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, updated_at__lt=stale_before)
+    return requeue_stale_rows(
+        Transcript,
+        stale_before=stale_before,
+        queued_before=queued_before,
+        enqueue=lambda pk: transcript_enqueue(lecture_id=pk),
     )
-    lost = Transcript.objects.filter(status=Status.QUEUED, updated_at__lt=queued_before)
-    queued = 0
-    for lecture_id in [*stale.values_list("pk", flat=True), *lost.values_list("pk", flat=True)]:
-        with transaction.atomic():
-            transcript = Transcript.objects.select_for_update().filter(pk=lecture_id).first()
-            if transcript is None:
-                continue
-            beat = transcript.heartbeat_at or transcript.updated_at
-            if transcript.status in Transcript.RUNNING and beat < stale_before:
-                move(transcript, Status.QUEUED, reason="stale")
-            elif not (transcript.status == Status.QUEUED and transcript.updated_at < queued_before):
-                continue
-            else:
-                transcript.save(update_fields=["updated_at"])  # the clock restarts
-                Transcript.states.log(lecture_id, Status.QUEUED, Status.QUEUED, reason="job lost")
-            transaction.on_commit(partial(transcript_enqueue, lecture_id=str(lecture_id)))
-            queued += 1
-    return queued

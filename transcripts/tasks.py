@@ -6,17 +6,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from core.jobs import JobFailed, Outcome
+from core.jobs import task_result
 from transcripts.jobs import transcript_process
 from transcripts.services import transcript_reap_stale
 
 
 def transcribe_lecture(lecture_id: str) -> str:
-    outcome = transcript_process(lecture_id=lecture_id)
-    if outcome == Outcome.FAILED:
-        # The task shows failed in the admin's task pages; the transcript has the reason.
-        raise JobFailed(f"transcript of lecture {lecture_id} failed (see its error message)")
-    return outcome.value
+    return task_result(
+        transcript_process(lecture_id=lecture_id),
+        f"transcript of lecture {lecture_id} failed (see its error message)",
+    )
 
 
 def reap_stale_transcripts() -> str:
