@@ -109,6 +109,11 @@ def _gunicorn_command(bind: str, settings, runtime_dir: Path) -> list[str]:
         str(settings.WEB_THREADS),
         "--timeout",
         "120",
+        # The application is imported once, in the master, and each worker is a fork of it:
+        # a worker costs no import of its own (2 workers: 1.5 s of CPU from start to ready
+        # against 2.9 s) and shares the master's pages until it writes them. A new release
+        # is a restart of this process; SIGHUP re-forks workers from the code already loaded.
+        "--preload",
         "--log-config-json",
         str(log_config),
     ]

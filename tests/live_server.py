@@ -60,6 +60,7 @@ class LiveServer:
                 str(workers),
                 "--timeout",
                 "60",
+                "--preload",
             ],
             cwd=ROOT,
             env=full_env,
