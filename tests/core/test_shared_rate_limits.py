@@ -18,14 +18,17 @@ from tests.workers import REDIS_URL
 ACCESS_LOG = "--access-logfile - --access-logformat 'served-by=%(p)s %(U)s %(s)s'"
 
 
-@pytest.fixture(params=["db://", REDIS_URL], ids=["database", "redis"])
-def servers(request, transactional_db, clerk_key, tmp_path):
-    """Built per test: the database URL of the test database is only known inside one."""
+@pytest.fixture(scope="module", params=["db://", REDIS_URL], ids=["database", "redis"])
+def servers(request, django_db_setup, clerk_key, tmp_path_factory):
+    """Two servers for the module's tests of one store, on the test database (named once
+    the session set it up). Each test counts a user of its own; the tests that write rows
+    for the servers to read commit them (``transactional_db``)."""
+    logs = tmp_path_factory.mktemp("shared-rate-limits")
     env = {
         "CLERK_JWT_KEY": clerk_key.public_pem,
         "CLERK_ISSUER": ISSUER,
         "CLERK_AUTHORIZED_PARTIES": SPA_ORIGIN,
-        "MEDIA_ROOT": str(tmp_path / "media"),
+        "MEDIA_ROOT": str(logs / "media"),
         "CACHE_URL": request.param,
         "RATE_API": "5/minute",
         "GUNICORN_CMD_ARGS": ACCESS_LOG,
@@ -33,7 +36,7 @@ def servers(request, transactional_db, clerk_key, tmp_path):
     started = []
     try:
         for name in ("a", "b"):
-            started.append(LiveServer(env, tmp_path / f"gunicorn-{name}.log", workers=2))
+            started.append(LiveServer(env, logs / f"gunicorn-{name}.log", workers=2))
         for server in started:
             server.wait_ready()
         yield started
@@ -42,8 +45,11 @@ def servers(request, transactional_db, clerk_key, tmp_path):
             server.stop()
 
 
-def test_twelve_requests_over_fresh_connections_get_exactly_five_answers(servers, token_for):
+def test_twelve_requests_over_fresh_connections_get_exactly_five_answers(
+    servers, transactional_db, token_for
+):
     headers = {"Authorization": f"Bearer {token_for('user_hammer')}"}
+    logged_before = [server.log.stat().st_size for server in servers]
 
     # A fresh connection per request, alternating between the two servers.
     statuses = [
@@ -53,12 +59,15 @@ def test_twelve_requests_over_fresh_connections_get_exactly_five_answers(servers
 
     assert statuses == [200] * 5 + [429] * 7
     pids = set()
-    for server in servers:
-        pids |= set(re.findall(r"served-by=<(\d+)> /api/courses", server.log.read_text()))
+    for server, before in zip(servers, logged_before, strict=True):
+        lines = server.log.read_bytes()[before:].decode()
+        pids |= set(re.findall(r"served-by=<(\d+)> /api/courses", lines))
     assert len(pids) >= 2, "the requests were answered by more than one process"
 
 
-def test_twelve_simultaneous_requests_get_exactly_five_answers(servers, token_for):
+def test_twelve_simultaneous_requests_get_exactly_five_answers(
+    servers, transactional_db, token_for
+):
     headers = {"Authorization": f"Bearer {token_for('user_crowd')}"}
     httpx.get(f"{servers[0].url}/api/me", headers=headers, timeout=10)  # the user's first sight
 
@@ -74,7 +83,9 @@ def test_twelve_simultaneous_requests_get_exactly_five_answers(servers, token_fo
     assert sorted(statuses) == [200] * 4 + [429] * 8
 
 
-def test_simultaneous_status_polls_count_with_the_other_routes(servers, token_for):
+def test_simultaneous_status_polls_count_with_the_other_routes(
+    servers, transactional_db, token_for
+):
     """Simultaneous polls and other requests of one user, over both servers, pass exactly
     the rate between them."""
     from accounts.models import User
