@@ -26,6 +26,16 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("transcription_sett
 
 SECONDS = 130
 CHUNKS = 7  # 20-second chunks with 5 s of overlap over 130 s
+# The tests that are not about where the cuts fall send a shorter lecture: every chunk is
+# encoded by the job, 2 for 45 s ([0, 25] and [20, 45]) against 7 for 130 s.
+SHORT_SECONDS = 45
+SHORT_CHUNKS = 2
+
+
+@pytest.fixture(scope="module")
+def short_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """45 s of the lecture audio the ``speech`` fixture holds 130 s of."""
+    return write_speech(tmp_path_factory.mktemp("speech") / "short.m4a", SHORT_SECONDS)
 
 
 def run(lecture: Lecture) -> Transcript:
@@ -90,8 +100,8 @@ def test_every_second_of_the_lecture_is_transcribed_exactly_once_across_the_cuts
     assert_audio_untouched(lecture)
 
 
-def test_each_request_is_the_multipart_the_api_describes(speech, provider_stub):
-    run(lecture_with_audio(speech))
+def test_each_request_is_the_multipart_the_api_describes(short_speech, provider_stub):
+    run(lecture_with_audio(short_speech))
 
     request = provider_stub.received[0]
     assert request.authorization == f"Bearer {API_KEY}"
@@ -105,10 +115,10 @@ def test_each_request_is_the_multipart_the_api_describes(speech, provider_stub):
     assert request.content_type == "audio/ogg"
 
 
-def test_the_language_is_sent_when_set(speech, provider_stub, settings):
+def test_the_language_is_sent_when_set(short_speech, provider_stub, settings):
     settings.TRANSCRIPTION_LANGUAGE = "en"
 
-    transcript = run(lecture_with_audio(speech))
+    transcript = run(lecture_with_audio(short_speech))
 
     assert {tuple(r.fields["language"]) for r in provider_stub.received} == {("en",)}
     assert transcript.language == "en"
@@ -126,23 +136,23 @@ def test_a_provider_answering_text_only_gives_one_segment_per_chunk(speech, prov
     assert [(s.start, s.end) for s in segments][:2] == [(0, 20), (20, 40)]
 
 
-def test_gpt_4o_models_are_asked_for_json(speech, provider_stub, settings):
+def test_gpt_4o_models_are_asked_for_json(short_speech, provider_stub, settings):
     settings.TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 
-    transcript = run(lecture_with_audio(speech))
+    transcript = run(lecture_with_audio(short_speech))
 
     assert transcript.status == "completed"
     assert provider_stub.received[0].fields["response_format"] == ["json"]
     assert "timestamp_granularities[]" not in provider_stub.received[0].fields
 
 
-def test_answers_with_missing_fields_are_accepted(speech, provider_stub):
+def test_answers_with_missing_fields_are_accepted(short_speech, provider_stub):
     # whisper.cpp's server may leave out a segment's start or end, and the language.
     provider_stub.answer = lambda received: {
         "text": "x",
         "segments": [{"text": " hello", "end": 2.0}, {"text": "world", "start": 3.0}],
     }
-    lecture = lecture_with_audio(speech)
+    lecture = lecture_with_audio(short_speech)
 
     transcript = run(lecture)
 
@@ -202,17 +212,17 @@ def test_silent_audio_completes_with_no_segments(tmp_path, provider_stub):
 # --- Faults ---------------------------------------------------------------------------------
 
 
-def test_a_429_is_retried_after_its_retry_after(speech, provider_stub, caplog):
+def test_a_429_is_retried_after_its_retry_after(short_speech, provider_stub, caplog):
     provider_stub.faults = [Fault(429, headers={"Retry-After": "1"})]
-    lecture = lecture_with_audio(speech)
+    lecture = lecture_with_audio(short_speech)
 
     transcript = run(lecture)
 
     assert transcript.status == "completed"
     # The wait is the provider's Retry-After, not the settings' 0.01 s backoff.
     assert "HTTP 429; retry 1 in 1.0 s" in caplog.text
-    assert provider_stub.requests == CHUNKS + 1
-    assert_every_second_once(lecture)
+    assert provider_stub.requests == SHORT_CHUNKS + 1
+    assert_every_second_once(lecture, SHORT_SECONDS)
 
 
 @pytest.mark.parametrize(
@@ -221,26 +231,26 @@ def test_a_429_is_retried_after_its_retry_after(speech, provider_stub, caplog):
     ids=["500", "503", "dropped connection", "timeout"],
 )
 def test_a_transient_failure_is_retried_and_the_transcript_completes(
-    speech, provider_stub, settings, fault
+    short_speech, provider_stub, settings, fault
 ):
     if fault.stall:
         # Long enough for every answer but the stalled one (the stub decodes each chunk).
         settings.TRANSCRIPTION_TIMEOUT_SECONDS = 3
     provider_stub.faults = [fault]
-    lecture = lecture_with_audio(speech)
+    lecture = lecture_with_audio(short_speech)
 
     transcript = run(lecture)
 
     assert transcript.status == "completed", transcript.error_message
-    assert provider_stub.requests == CHUNKS + 1
-    assert_every_second_once(lecture)
+    assert provider_stub.requests == SHORT_CHUNKS + 1
+    assert_every_second_once(lecture, SHORT_SECONDS)
 
 
 def test_a_provider_failing_every_time_fails_the_transcript_after_the_retries(
-    speech, provider_stub
+    short_speech, provider_stub
 ):
     provider_stub.faults = [Fault(503)] * 100
-    lecture = lecture_with_audio(speech)
+    lecture = lecture_with_audio(short_speech)
 
     transcript = run(lecture)
 
@@ -269,18 +279,18 @@ def test_a_provider_failing_every_time_fails_the_transcript_after_the_retries(
     ids=["401", "400", "not json", "malformed segments", "50 MB answer"],
 )
 def test_a_permanent_failure_fails_at_once_with_a_short_message(
-    speech, provider_stub, settings, fault, message, caplog
+    short_speech, provider_stub, settings, fault, message, caplog
 ):
     settings.TRANSCRIPTION_CONCURRENCY = 1
     provider_stub.faults = [fault]
-    lecture = lecture_with_audio(speech)
+    lecture = lecture_with_audio(short_speech)
     caplog.set_level(logging.DEBUG)
 
     transcript = run(lecture)
 
     assert (transcript.outcome, transcript.status) == ("failed", "failed")
     assert message in transcript.error_message
-    assert transcript.error_message.startswith(f"chunk 1 of {CHUNKS}: ")
+    assert transcript.error_message.startswith(f"chunk 1 of {SHORT_CHUNKS}: ")
     assert provider_stub.requests == 1
     assert API_KEY not in transcript.error_message
     assert "0123" not in transcript.error_message
@@ -288,11 +298,11 @@ def test_a_permanent_failure_fails_at_once_with_a_short_message(
     assert_audio_untouched(lecture)
 
 
-def test_a_bad_key_is_refused_and_never_logged(speech, provider_stub, settings, caplog):
+def test_a_bad_key_is_refused_and_never_logged(short_speech, provider_stub, settings, caplog):
     settings.TRANSCRIPTION_API_KEY = "sk-wrong-key-that-must-stay-secret"
     caplog.set_level(logging.DEBUG)
 
-    transcript = run(lecture_with_audio(speech))
+    transcript = run(lecture_with_audio(short_speech))
 
     assert transcript.status == "failed"
     assert "HTTP 401" in transcript.error_message
@@ -327,8 +337,8 @@ def test_a_retry_sends_only_the_chunks_not_answered_before(speech, provider_stub
     assert_every_second_once(lecture)
 
 
-def test_a_second_delivery_of_the_job_does_nothing(speech, provider_stub):
-    lecture = lecture_with_audio(speech)
+def test_a_second_delivery_of_the_job_does_nothing(short_speech, provider_stub):
+    lecture = lecture_with_audio(short_speech)
     first = run(lecture)
     requests = provider_stub.requests
 
@@ -338,18 +348,18 @@ def test_a_second_delivery_of_the_job_does_nothing(speech, provider_stub):
     assert provider_stub.requests == requests
 
 
-def test_the_job_fails_when_transcription_was_turned_off(speech, provider_stub, settings):
+def test_the_job_fails_when_transcription_was_turned_off(short_speech, provider_stub, settings):
     settings.TRANSCRIPTION_BACKEND = "none"
 
-    transcript = run(lecture_with_audio(speech))
+    transcript = run(lecture_with_audio(short_speech))
 
     assert transcript.status == "failed"
     assert "turned off" in transcript.error_message
     assert provider_stub.requests == 0
 
 
-def test_deleting_a_lecture_deletes_its_transcript(speech, provider_stub):
-    lecture = lecture_with_audio(speech)
+def test_deleting_a_lecture_deletes_its_transcript(short_speech, provider_stub):
+    lecture = lecture_with_audio(short_speech)
     run(lecture)
     TranscriptChunk.objects.create(
         lecture=lecture, index=0, plan="p", offset_seconds=0, duration_seconds=1, answer={}
@@ -363,7 +373,7 @@ def test_deleting_a_lecture_deletes_its_transcript(speech, provider_stub):
 
 
 def test_audio_stored_on_s3_is_read_through_the_storage_api(
-    speech, provider_stub, settings, request
+    short_speech, provider_stub, settings, request
 ):
     endpoint = request.getfixturevalue("s3_server").endpoint_url
     bucket = "studybuddy-transcripts-test"
@@ -380,21 +390,21 @@ def test_audio_stored_on_s3_is_read_through_the_storage_api(
         **settings.STORAGES,
         "default": s3_storage_config(endpoint, bucket=bucket, location=uuid.uuid4().hex),
     }
-    lecture = lecture_with_audio(speech)
+    lecture = lecture_with_audio(short_speech)
 
     transcript = run(lecture)
 
     assert transcript.status == "completed", transcript.error_message
-    assert_every_second_once(lecture)
+    assert_every_second_once(lecture, SHORT_SECONDS)
     assert_audio_untouched(lecture)
 
 
-def test_a_provider_refusing_the_upload_size_fails_at_once(speech, provider_stub, settings):
+def test_a_provider_refusing_the_upload_size_fails_at_once(short_speech, provider_stub, settings):
     # The operator set TRANSCRIPTION_MAX_UPLOAD_BYTES above what the server takes.
     provider_stub.max_upload_bytes = 10_000
     settings.TRANSCRIPTION_CONCURRENCY = 1
 
-    transcript = run(lecture_with_audio(speech))
+    transcript = run(lecture_with_audio(short_speech))
 
     assert transcript.status == "failed"
     assert "refused the request (HTTP 413: Maximum content size limit exceeded)" in (
@@ -403,9 +413,9 @@ def test_a_provider_refusing_the_upload_size_fails_at_once(speech, provider_stub
     assert provider_stub.requests == 1
 
 
-def test_without_libopus_chunks_are_low_rate_aac(speech, provider_stub, monkeypatch):
+def test_without_libopus_chunks_are_low_rate_aac(short_speech, provider_stub, monkeypatch):
     monkeypatch.setattr(jobs, "speech_format", lambda: chunking.AAC)
-    lecture = lecture_with_audio(speech)
+    lecture = lecture_with_audio(short_speech)
 
     transcript = run(lecture)
 
@@ -413,11 +423,11 @@ def test_without_libopus_chunks_are_low_rate_aac(speech, provider_stub, monkeypa
     assert {(r.content_type, r.filename[-4:]) for r in provider_stub.received} == {
         ("audio/mp4", ".m4a")
     }
-    assert_every_second_once(lecture)
+    assert_every_second_once(lecture, SHORT_SECONDS)
 
 
 def test_a_failed_chunk_fails_the_transcript_without_waiting_for_requests_in_flight(
-    speech, provider_stub
+    short_speech, provider_stub
 ):
     release = threading.Event()  # the first chunk is answered only once the test says so
     answered = threading.Event()
@@ -431,7 +441,7 @@ def test_a_failed_chunk_fails_the_transcript_without_waiting_for_requests_in_fli
 
     provider_stub.answer = held_first_chunk_broken_second
     try:
-        transcript = run(lecture_with_audio(speech))
+        transcript = run(lecture_with_audio(short_speech))
         ended_before_the_first_answer = not answered.is_set()
     finally:
         release.set()
