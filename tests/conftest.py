@@ -187,6 +187,24 @@ def s3_server():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_bucket(s3_server) -> str:
+    """The bucket of the S3 storage tests on moto's server, made once."""
+    import boto3
+
+    from tests.documents.helpers import S3_BUCKET
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=S3_BUCKET)
+    return S3_BUCKET
+
+
 @pytest.fixture
 def provider_stub() -> Iterator[ProviderStub]:
     """A transcription provider on 127.0.0.1 (random port) for one test."""

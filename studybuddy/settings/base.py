@@ -182,7 +182,7 @@ def _default_storage() -> dict:
 
     options["transfer_config"] = s3_transfer_config()
     return {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "core.s3_storage.S3Storage",
         "OPTIONS": {key: value for key, value in options.items() if value is not None},
     }
 

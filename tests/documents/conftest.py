@@ -7,24 +7,10 @@ from __future__ import annotations
 
 import uuid
 
-import boto3
 import pytest
 
-from tests.documents.helpers import S3_BUCKET, s3_storage_config
+from tests.documents.helpers import s3_storage_config
 from tests.factories import CourseFactory, EnrollmentFactory
-
-
-@pytest.fixture(scope="session")
-def s3_bucket(s3_server) -> str:
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    client.create_bucket(Bucket=S3_BUCKET)
-    return S3_BUCKET
 
 
 @pytest.fixture(params=["local", "s3"])

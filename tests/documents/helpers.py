@@ -20,7 +20,7 @@ BOUNDARY = "----studybuddy-test-boundary-7MA4YWxkTrZu0gW"
 
 def s3_storage_config(endpoint_url: str, *, location: str = "", bucket: str = S3_BUCKET) -> dict:
     return {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "core.s3_storage.S3Storage",
         "OPTIONS": {
             "bucket_name": bucket,
             "endpoint_url": endpoint_url,
