@@ -20,7 +20,7 @@ from django.core.files.storage import default_storage
 from documents.models import Document, document_storage_key
 from lectures.models import Lecture, LectureLink
 from tests.api_operations import documented_operations, public_operations
-from tests.auth import KeyPair, session_claims, sign
+from tests.auth import session_claims, sign
 from tests.documents.helpers import make_pdf, sha256
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.lectures.test_api import completed_lecture
@@ -226,12 +226,12 @@ def test_dev_lectures_is_404_for_everyone_else(alice_client, settings, alices):
 
 
 @pytest.fixture(params=["no token", "a token signed by another key", "a malformed header"])
-def stranger_headers(request) -> dict[str, str]:
+def stranger_headers(request, other_key) -> dict[str, str]:
     if request.param == "no token":
         return {}
     if request.param == "a malformed header":
         return {"HTTP_AUTHORIZATION": "Bearer"}
-    token = sign(session_claims("user_alice"), KeyPair.generate("intruder"))
+    token = sign(session_claims("user_alice"), other_key)  # a key the settings do not name
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
