@@ -75,7 +75,11 @@ class ProviderStub:
         self.most_in_flight = 0
         self.lock = threading.Lock()
         self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # Polled every 50 ms for the stop (serve_forever's default, 0.5 s, is what each
+        # test's teardown would wait).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     @property
     def base_url(self) -> str:
