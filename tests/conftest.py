@@ -70,15 +70,6 @@ def _isolated_settings(settings, tmp_path: Path, clerk_key: KeyPair):
     return settings
 
 
-@pytest.fixture(autouse=True)
-def _no_request_counted():
-    """Each test starts with no request counted. Rate limits count per Clerk id, which
-    tests share (``user_alice``), and the test settings' store lives as long as the process."""
-    store = rate_limit_store()
-    if isinstance(store, MemoryStore):
-        store.clear()
-
-
 @pytest.fixture
 def token_for(clerk_key: KeyPair) -> Callable[..., str]:
     """``token_for(user_or_sub, **claims)``: a valid session token signed by the Clerk key."""
