@@ -3,12 +3,24 @@ share one boto3 session per process."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 from storages.backends.s3 import S3Storage as DjangoStoragesS3Storage
 
 _sessions: dict[tuple, _SharedSession] = {}
 _sessions_lock = threading.Lock()
+
+
+def _start_afresh_in_child() -> None:
+    """A forked process (a gunicorn or cluster worker) makes its own: a lock another
+    thread held at the fork would never be released in the child."""
+    global _sessions_lock
+    _sessions.clear()
+    _sessions_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_start_afresh_in_child)
 
 
 class S3Storage(DjangoStoragesS3Storage):

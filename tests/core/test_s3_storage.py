@@ -53,3 +53,21 @@ def test_storages_with_other_credentials_get_a_session_of_their_own(s3_storage, 
 
     assert same._create_session() is s3_storage._create_session()
     assert other._create_session() is not s3_storage._create_session()
+
+
+def test_a_forked_process_makes_a_session_of_its_own(s3_storage):
+    import os
+
+    parents = s3_storage._create_session()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one line, then out without the parent's exit handlers
+        os.close(read)
+        os.write(write, str(s3_storage._create_session() is not parents).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        made_its_own = answer.read()
+    os.waitpid(pid, 0)
+
+    assert made_its_own == "True"
