@@ -25,7 +25,9 @@ def s3_storage(settings, s3_server, s3_bucket):
     return storages["default"]
 
 
-def test_threads_write_and_read_through_connections_of_their_own_from_one_session(s3_storage):
+def test_threads_make_their_connections_from_one_session_and_read_back_what_they_wrote(
+    s3_storage,
+):
     start = threading.Barrier(THREADS)
 
     def round_trip(n: int):
@@ -55,16 +57,20 @@ def test_storages_with_other_credentials_get_a_session_of_their_own(s3_storage, 
     assert other._create_session() is not s3_storage._create_session()
 
 
-def test_a_forked_process_makes_a_session_of_its_own(s3_storage):
+def test_a_forked_process_makes_its_own_session_and_connections(s3_storage):
     import os
 
-    parents = s3_storage._create_session()
+    parents = (s3_storage._create_session(), s3_storage.connection, s3_storage.bucket)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: one line, then out without the parent's exit handlers
-        os.close(read)
-        os.write(write, str(s3_storage._create_session() is not parents).encode())
-        os._exit(0)
+        try:
+            os.close(read)
+            childs = (s3_storage._create_session(), s3_storage.connection, s3_storage.bucket)
+            fresh = all(c is not p for c, p in zip(childs, parents, strict=True))
+            os.write(write, str(fresh).encode())
+        finally:
+            os._exit(0)
     os.close(write)
     with os.fdopen(read) as answer:
         made_its_own = answer.read()

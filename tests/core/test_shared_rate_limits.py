@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from core.ratelimits import RedisStore
 from tests.auth import ISSUER, SPA_ORIGIN
 from tests.live_server import LiveServer
 from tests.workers import REDIS_URL
@@ -24,6 +25,8 @@ def servers(request, django_db_setup, clerk_key, tmp_path_factory):
     the session set it up). Each test counts a user of its own; the tests that write rows
     for the servers to read commit them (``transactional_db``)."""
     logs = tmp_path_factory.mktemp("shared-rate-limits")
+    if request.param == REDIS_URL:
+        RedisStore(REDIS_URL).clear()  # counts of a run less than a window ago
     env = {
         "CLERK_JWT_KEY": clerk_key.public_pem,
         "CLERK_ISSUER": ISSUER,

@@ -27,14 +27,15 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("transcription_sett
 SECONDS = 130
 CHUNKS = 7  # 20-second chunks with 5 s of overlap over 130 s
 # The tests that are not about where the cuts fall send a shorter lecture: every chunk is
-# encoded by the job, 2 for 45 s ([0, 25] and [20, 45]) against 7 for 130 s.
-SHORT_SECONDS = 45
+# encoded by the job, 2 for 44 s ([0, 25] and [20, 44]) against 7 for 130 s. (Under 45 s:
+# a second chunk reaching exactly the end is the last, but an encoder's padding would not be.)
+SHORT_SECONDS = 44
 SHORT_CHUNKS = 2
 
 
 @pytest.fixture(scope="module")
 def short_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """45 s of the lecture audio the ``speech`` fixture holds 130 s of."""
+    """44 s of the lecture audio the ``speech`` fixture holds 130 s of."""
     return write_speech(tmp_path_factory.mktemp("speech") / "short.m4a", SHORT_SECONDS)
 
 
