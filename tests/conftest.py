@@ -181,18 +181,9 @@ def s3_server():
 @pytest.fixture(scope="session")
 def s3_bucket(s3_server) -> str:
     """The bucket of the S3 storage tests on moto's server, made once."""
-    import boto3
-
     from tests.documents.helpers import S3_BUCKET
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    client.create_bucket(Bucket=S3_BUCKET)
+    s3_server.client().create_bucket(Bucket=S3_BUCKET)
     return S3_BUCKET
 
 

@@ -35,6 +35,19 @@ class S3Server:
         self.endpoint_url = f"http://127.0.0.1:{port}"
         return self
 
+    def client(self, **kwargs):
+        """A boto3 S3 client of this server, with the credentials moto takes."""
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            **kwargs,
+        )
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()

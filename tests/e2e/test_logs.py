@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import httpx
 import pytest
 from botocore.config import Config
@@ -36,16 +35,9 @@ FIELDS = {"time", "level", "logger", "message", "request_id", "job", "route", "s
 NOT_THE_SERVICE = re.compile(r"web: nginx not found; .*|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\w+\] .*")
 
 
-def signed_url(endpoint: str, audio: Path) -> str:
+def signed_url(s3_server, audio: Path) -> str:
     """A presigned S3 GET URL (moto's server) of a copy of ``audio``."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(signature_version="s3v4"),
-    )
+    s3 = s3_server.client(config=Config(signature_version="s3v4"))
     bucket = f"lectures-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="recording.m4a", Body=audio.read_bytes())
@@ -80,7 +72,7 @@ def test_both_logs_are_json_lines_with_request_ids_and_jobs_and_no_credential(
 ):
     course = CourseFactory()
     Enrollment.objects.create(user=alice, course=course)
-    stream_url = signed_url(s3_server.endpoint_url, speech)
+    stream_url = signed_url(s3_server, speech)
     token = sign(session_claims("user_alice"), clerk_key)
     refused_token = sign(session_claims("user_alice"), other_key)
     secrets = {

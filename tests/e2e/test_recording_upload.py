@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 
-import boto3
 import pytest
 
 from core.storage import storage_walk
@@ -23,13 +22,7 @@ pytestmark = pytest.mark.e2e
 def shared_bucket(s3_server, settings) -> str:
     """A fresh bucket that the test (the web side) and the worker both use as storage."""
     bucket = f"uploads-{uuid.uuid4().hex[:12]}"
-    boto3.client(
-        "s3",
-        endpoint_url=s3_server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).create_bucket(Bucket=bucket)
+    s3_server.client().create_bucket(Bucket=bucket)
     settings.STORAGE_BACKEND = "s3"
     settings.STORAGES = {
         **settings.STORAGES,

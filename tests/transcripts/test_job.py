@@ -7,7 +7,6 @@ import threading
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 from django.core.files.storage import default_storage
 
@@ -376,16 +375,10 @@ def test_deleting_a_lecture_deletes_its_transcript(short_speech, provider_stub):
 def test_audio_stored_on_s3_is_read_through_the_storage_api(
     short_speech, provider_stub, settings, request
 ):
-    endpoint = request.getfixturevalue("s3_server").endpoint_url
+    s3_server = request.getfixturevalue("s3_server")
+    endpoint = s3_server.endpoint_url
     bucket = "studybuddy-transcripts-test"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    client.create_bucket(Bucket=bucket)
+    s3_server.client().create_bucket(Bucket=bucket)
     settings.STORAGE_BACKEND = "s3"
     settings.STORAGES = {
         **settings.STORAGES,
