@@ -61,12 +61,14 @@ demo: install
 ## on one pytest-xdist worker per CPU and one more (at most 8; TEST_WORKERS=0 runs it in this
 ## process), each worker on its own test database (test_studybuddy_gw0, …). A single test:
 ## `.venv/bin/pytest tests/…::test_name`.
-# One worker more than CPUs, taking tests from the others' queues as they finish (worksteal):
-# the end-to-end tests spend much of their time waiting on servers and workers of their own.
-# On 2 CPUs: 6 min 58 s against 7 min 31 s with 2 workers (2,307 tests).
+# One worker more than CPUs: the end-to-end tests spend much of their time waiting on servers
+# and workers of their own. Each worker takes a whole module at a time, the longest modules
+# first (tests/conftest.py), so module fixtures start once and no long module runs alone at
+# the end. On 2 CPUs (2,310 tests): 4 min 25 s, against 4 min 45 s taking tests from each
+# other's queues (worksteal), whose last 35 s ran one end-to-end module on one worker.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)')
 test: install-dev
-	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses=8 --dist worksteal --durations=10
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses=8 --dist loadfile --no-loadscope-reorder --durations=10
 
 ## Benchmarks on loopback (docs/performance.md): prints a table, writes bench-results.json.
 ## Uses its own PostgreSQL database (BENCH_DATABASE_URL, default .../studybuddy_bench).

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test import Client
+from django_q.models import Schedule
 from rest_framework.test import APIClient
 
 from core.ratelimits import MemoryStore, rate_limit_store
@@ -17,6 +18,40 @@ from tests.lectures.media_server import MediaServer
 from tests.transcripts.provider_stub import API_KEY, ProviderStub
 from tests.transcripts.speech import write_speech
 
+# `make test` hands whole modules to its workers in collection order (`--dist loadfile`), so
+# the longest modules go first: run last, one of them would keep a single worker busy while
+# the others sit idle. Seconds of one worker, measured on 2 CPUs; a module not named here
+# keeps its place after them.
+LONGEST_MODULES = {
+    "tests/e2e/test_transcripts.py": 70,
+    "tests/transcripts/test_job.py": 40,
+    "tests/e2e/test_outages.py": 40,
+    "tests/fuzz/test_api_fuzz.py": 37,
+    "tests/e2e/test_lecture_pipeline.py": 37,
+    "tests/search/test_semantic.py": 36,
+    "tests/test_settings.py": 22,
+    "tests/e2e/test_demo.py": 22,
+    "tests/e2e/test_faults.py": 20,
+    "tests/search/test_vectors.py": 14,
+    "tests/documents/test_upload.py": 14,
+    "tests/e2e/test_worker.py": 13,
+    "tests/search/test_search.py": 13,
+    "tests/lectures/test_admin_browser.py": 13,
+    "tests/transcripts/test_captions_limits.py": 12,
+    "tests/search/test_embedding_job.py": 12,
+    "tests/assistant/test_stream.py": 12,
+    "tests/core/test_shared_rate_limits.py": 11,
+    "tests/e2e/test_metrics.py": 11,
+    "tests/lectures/test_audio.py": 11,
+    "tests/security/test_proxy_limits.py": 10,
+    "tests/e2e/test_logs.py": 10,
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first, longest first; the rest in their collected order."""
+    items.sort(key=lambda item: -LONGEST_MODULES.get(item.nodeid.split("::", 1)[0], 0))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _postgresql_only(django_db_setup, django_db_blocker):
@@ -24,6 +59,31 @@ def _postgresql_only(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         if connection.vendor != "postgresql":
             pytest.exit(f"the tests need PostgreSQL, not {connection.vendor}", returncode=3)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_schedules(
+    request: pytest.FixtureRequest, _postgresql_only, django_db_blocker
+) -> dict[str, tuple[str, int, int]]:
+    """The django-q schedules that `migrate` created, read before any test runs: a
+    transactional test empties every table when it ends. Function -> (type, minutes,
+    repeats); empty when no collected test uses the database, so none was created."""
+    if not any(_uses_database(item) for item in request.session.items):
+        return {}
+    with django_db_blocker.unblock():
+        return {
+            func: (schedule_type, minutes, repeats)
+            for func, schedule_type, minutes, repeats in Schedule.objects.values_list(
+                "func", "schedule_type", "minutes", "repeats"
+            )
+        }
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return item.get_closest_marker("django_db") is not None or bool(
+        fixtures & {"db", "transactional_db"}
+    )
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from django_q.models import OrmQ, Schedule
+from django_q.models import OrmQ
 
 from lectures.models import Lecture
 from tests.factories import CourseFactory
@@ -235,10 +235,9 @@ def test_reap_stale_downloads_refuses_bad_minutes(value):
         run("reap_stale_downloads", "--older-than", value)
 
 
-def test_the_reaper_runs_on_a_django_q_schedule():
-    schedule = Schedule.objects.get(func="lectures.tasks.reap_stale_lectures")
-
-    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 5, -1)
+@pytest.mark.django_db
+def test_the_reaper_runs_on_a_django_q_schedule(migrated_schedules):
+    assert migrated_schedules["lectures.tasks.reap_stale_lectures"] == ("I", 5, -1)
 
 
 def test_the_scheduled_reaper_requeues_stale_lectures(settings, django_capture_on_commit_callbacks):

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from django_q.models import OrmQ, Schedule
+from django_q.models import OrmQ
 
 from search.management.commands import embed_passages
 from search.models import Embedding
@@ -187,10 +187,9 @@ def test_the_command_refuses_without_pgvector(settings, monkeypatch):
 # --- The scheduled reaper -------------------------------------------------------------
 
 
-def test_the_reaper_runs_on_a_django_q_schedule():
-    schedule = Schedule.objects.get(func="search.tasks.reap_stale_embeddings")
-
-    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 5, -1)
+@pytest.mark.django_db
+def test_the_reaper_runs_on_a_django_q_schedule(migrated_schedules):
+    assert migrated_schedules["search.tasks.reap_stale_embeddings"] == ("I", 5, -1)
 
 
 def test_the_reaper_queues_stale_and_lost_rows_again(

@@ -2,7 +2,6 @@
 and its reaper is scheduled."""
 
 import pytest
-from django_q.models import Schedule
 
 from lectures.models import TRANSCRIPT_STATUS_CHOICES, TRANSCRIPT_STATUSES
 from transcripts.models import TranscriptStatus
@@ -15,7 +14,5 @@ def test_lecture_bodies_name_exactly_the_transcript_statuses():
 
 
 @pytest.mark.django_db
-def test_the_transcript_reaper_runs_on_a_django_q_schedule():
-    schedule = Schedule.objects.get(func="transcripts.tasks.reap_stale_transcripts")
-
-    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 5, -1)
+def test_the_transcript_reaper_runs_on_a_django_q_schedule(migrated_schedules):
+    assert migrated_schedules["transcripts.tasks.reap_stale_transcripts"] == ("I", 5, -1)
