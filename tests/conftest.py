@@ -17,6 +17,7 @@ from tests.lectures.media import MediaSet, generate_media_set
 from tests.lectures.media_server import MediaServer
 from tests.transcripts.provider_stub import API_KEY, ProviderStub
 from tests.transcripts.speech import write_speech
+from tests.workers import WORKER, made_once
 
 # `make test` hands whole modules to its workers in collection order (`--dist loadfile`), so
 # the longest modules go first: run last, one of them would keep a single worker busy while
@@ -67,7 +68,7 @@ def migrated_schedules(
 ) -> dict[str, tuple[str, int, int]]:
     """The django-q schedules that `migrate` created, read before any test runs: a
     transactional test empties every table when it ends. Function -> (type, minutes,
-    repeats); empty when no collected test uses the database, so none was created."""
+    repeats); empty when no collected test uses the database (pytest-django made none)."""
     if not any(_uses_database(item) for item in request.session.items):
         return {}
     with django_db_blocker.unblock():
@@ -202,8 +203,9 @@ def jwks_server():
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> MediaSet:
-    """Every test recording, generated once per session."""
-    return generate_media_set(tmp_path_factory.mktemp("media"))
+    """Every test recording, generated once per run and shared by its workers: read only
+    (1.6 s of CPU once, not once per worker)."""
+    return made_once(_run_dir(tmp_path_factory), "media", generate_media_set)
 
 
 @pytest.fixture(scope="session")
@@ -279,5 +281,17 @@ def transcription_settings(settings, provider_stub: ProviderStub, tmp_path: Path
 
 @pytest.fixture(scope="session")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """130 s of lecture audio (AAC in M4A) whose every second says which second it is."""
-    return write_speech(tmp_path_factory.mktemp("speech") / "speech.m4a", 130)
+    """130 s of lecture audio (AAC in M4A) whose every second says which second it is;
+    written once per run and shared by its workers: read only (0.5 s of CPU)."""
+    return made_once(
+        _run_dir(tmp_path_factory),
+        "speech",
+        lambda directory: write_speech(directory / "speech.m4a", 130),
+    )
+
+
+def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of this run's, shared by its pytest-xdist workers (this session's own
+    temporary directory when there are none)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if WORKER else base

@@ -7,7 +7,15 @@ Everything else a test starts is per worker already: servers bind port 0, files 
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # "gw0", "gw1", … under ``pytest -n``; unset in a plain ``pytest`` run.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
@@ -23,3 +31,29 @@ if INDEX >= REDIS_DATABASES:
         "database of their own; run with fewer (-n 15)"
     )
 REDIS_URL = f"redis://127.0.0.1:6379/{1 + INDEX}"
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if missing), shared with the other workers."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def made_once(run_dir: Path, name: str, make: Callable[[Path], T]) -> T:
+    """``make(directory)``, run by the first worker of the run that asks; the others wait
+    for it and get the same (pickled) result, so what it wrote must stay read-only.
+    ``run_dir`` is shared by the run's workers and by no other run."""
+    result = run_dir / f"{name}.pickle"
+    with locked(run_dir / f"{name}.lock"):
+        if result.exists():
+            return pickle.loads(result.read_bytes())  # noqa: S301 - written by this run
+        directory = run_dir / name
+        directory.mkdir()
+        made = make(directory)
+        result.write_bytes(pickle.dumps(made))
+        return made

@@ -3,7 +3,6 @@ provider stub on 127.0.0.1."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from lectures.models import Lecture
 from tests.e2e.conftest import wait_for
 from tests.factories import CourseFactory
 from tests.lectures.factories import LectureFactory, LectureLinkFactory
+from tests.lectures.media_server import ranged
 from tests.transcripts.provider_stub import API_KEY, ProviderStub
 from tests.transcripts.speech import seconds_in, write_speech
 from transcripts.models import Transcript, TranscriptChunk
@@ -56,9 +56,9 @@ def stored_lecture(user, audio: Path) -> Lecture:
 
 
 def test_a_downloaded_lecture_is_transcribed_by_the_worker(
-    start_worker, alice_client, alice, media, media_server, provider_stub, speech
+    start_worker, alice_client, alice, media_server, provider_stub, speech
 ):
-    shutil.copyfile(speech, media.root / "speech-lecture.m4a")
+    stream_url, _ = media_server.route(ranged(speech), suffix=".m4a")
     start_worker(**provider_env(provider_stub, TRANSCRIPTION_CHUNK_SECONDS="20"))
     course = CourseFactory()
     Enrollment.objects.create(user=alice, course=course)
@@ -67,7 +67,7 @@ def test_a_downloaded_lecture_is_transcribed_by_the_worker(
         {
             "course_id": str(course.id),
             "panopto_url": VIEWER,
-            "stream_url": media_server.file_url("speech-lecture.m4a"),
+            "stream_url": stream_url,
         },
         format="json",
     )

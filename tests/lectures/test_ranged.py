@@ -39,12 +39,11 @@ def from_whole_file(path: Path, tmp_path: Path) -> list[bytes]:
 
 
 @pytest.fixture(scope="module")
-def big_moov_last(media) -> Path:
+def big_moov_last(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """About 50 MB of noisy 720p with its index (moov) at the end, as a plain MP4 mux writes
     it: far more than the reader fetches ahead, so fetching it twice would show."""
-    path = media.root / "big-moov-last.mp4"
-    if not path.exists():
-        write_media(path, size=(1280, 720), noisy=True, seconds=4)
+    path = tmp_path_factory.mktemp("big") / "big-moov-last.mp4"
+    write_media(path, size=(1280, 720), noisy=True, seconds=4)
     return path
 
 
