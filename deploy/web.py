@@ -53,8 +53,10 @@ BEHIND_NGINX_LIMITS = [
 
 
 def _settings():
-    """The settings, once the system checks pass (run apart: this process only supervises,
-    and need not hold every app in memory while it does)."""
+    """The settings, read without setting Django up: this process only supervises, and
+    need not hold every app in memory while it does. The system checks run in gunicorn's
+    master as it loads the application (``--preload``, ``studybuddy.wsgi``), before it
+    opens its socket or forks a worker; on an error it exits 2 with one line for each."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studybuddy.settings.production")
     from django.conf import settings
@@ -62,9 +64,6 @@ def _settings():
     from studybuddy.startup import load_settings_or_exit
 
     load_settings_or_exit()
-    checked = subprocess.run([sys.executable, "-m", "studybuddy.startup"], cwd=ROOT, check=False)
-    if checked.returncode:
-        sys.exit(checked.returncode)
     return settings
 
 
@@ -158,7 +157,8 @@ def _wait_for_socket(path: Path, process: subprocess.Popen, timeout: float = 30.
     deadline = time.monotonic() + timeout
     while not path.exists():
         if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with status {process.returncode}")
+            # gunicorn said why (a failed system check, a port taken): its status is ours.
+            raise SystemExit(process.returncode or 1)
         if time.monotonic() > deadline:
             raise SystemExit(f"gunicorn did not open {path} within {timeout:.0f} s")
         time.sleep(0.05)

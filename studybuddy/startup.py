@@ -51,8 +51,3 @@ def prepare_metrics_dir(role: str) -> str:
         leftover.unlink(missing_ok=True)
     return str(directory)
 
-
-if __name__ == "__main__":
-    # ``python -m studybuddy.startup``: the checks in a process of their own, for a launcher
-    # that should not hold Django's apps in memory (deploy/web.py).
-    check_or_exit()
