@@ -8,6 +8,11 @@ DEV_INSTALLED := $(VENV)/.installed-dev
 
 .PHONY: install install-dev run port-free demo test bench lint pgvector
 
+# Python caches compiled modules (and pytest its rewritten test modules) under __pycache__;
+# an environment that turns that off has every process compile them again: each test
+# worker spends 8 s of CPU starting and collecting instead of 3.6 s.
+unexport PYTHONDONTWRITEBYTECODE
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
