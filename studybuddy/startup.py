@@ -50,4 +50,3 @@ def prepare_metrics_dir(role: str) -> str:
     for leftover in directory.glob("*.db"):
         leftover.unlink(missing_ok=True)
     return str(directory)
-
