@@ -67,11 +67,11 @@ demo: install
 ## process), each worker on its own test database (test_studybuddy_gw0, …). A single test:
 ## `.venv/bin/pytest tests/…::test_name`.
 # Two workers per CPU: the end-to-end tests spend much of their time waiting on servers and
-# workers of their own. On 2 CPUs (2,310 tests): 4 min 16 s, against 4 min 25 s with 3
-# workers (16 s of CPU idle against 50 s). Each worker takes a whole module at a time, the
-# longest modules first (tests/conftest.py), so module fixtures start once and no long
-# module runs alone at the end: 4 min 25 s against 4 min 45 s with 3 workers taking tests
-# from each other's queues (worksteal), whose last 35 s ran one end-to-end module alone.
+# workers of their own. On 2 CPUs, 4 workers left 16 s of CPU idle over the run where 3 left
+# 50 s, and the run was 9 s shorter. Each worker takes a whole module at a time, the longest
+# modules first (tests/conftest.py), so module fixtures start once and no long module runs
+# alone at the end: with 3 workers, 20 s shorter than taking tests from each other's queues
+# (worksteal), whose last 35 s ran one end-to-end module alone.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * len(os.sched_getaffinity(0)))')
 test: install-dev
 	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses=8 --dist loadfile --no-loadscope-reorder --durations=10
