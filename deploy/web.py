@@ -53,10 +53,11 @@ BEHIND_NGINX_LIMITS = [
 
 
 def _settings():
-    """The settings, read without setting Django up: this process only supervises, and
-    need not hold every app in memory while it does. The system checks run in gunicorn's
-    master as it loads the application (``--preload``, ``studybuddy.wsgi``), before it
-    opens its socket or forks a worker; on an error it exits 2 with one line for each."""
+    """The settings, read without setting Django up: this process only supervises nginx and
+    gunicorn, and need not hold every app in memory while it does. The system checks run in
+    gunicorn's master as it loads the application (``--preload``, ``studybuddy.wsgi``),
+    before it opens its socket or forks a worker, so before nginx starts; on an error it
+    exits 2 with one line for each."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studybuddy.settings.production")
     from django.conf import settings
@@ -157,7 +158,9 @@ def _wait_for_socket(path: Path, process: subprocess.Popen, timeout: float = 30.
     deadline = time.monotonic() + timeout
     while not path.exists():
         if process.poll() is not None:
-            # gunicorn said why (a failed system check, a port taken): its status is ours.
+            if process.returncode < 0:
+                raise SystemExit(f"gunicorn was stopped by signal {-process.returncode}")
+            # gunicorn said why (a failed system check): its status is ours.
             raise SystemExit(process.returncode or 1)
         if time.monotonic() > deadline:
             raise SystemExit(f"gunicorn did not open {path} within {timeout:.0f} s")
@@ -203,6 +206,11 @@ def main() -> int:
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
     )
     if nginx is None:
+        # This process refuses, or becomes gunicorn: the checks first, so that a
+        # configuration error is the one line it prints.
+        from studybuddy.startup import check_or_exit
+
+        check_or_exit()
         if not (settings.DEBUG or settings.WEB_BEHIND_BUFFERING_PROXY):
             print(
                 "configuration error: nginx is not installed, and gunicorn alone is taken down "

@@ -193,6 +193,28 @@ def test_the_web_process_refuses_to_start_on_settings_that_contradict_each_other
     assert result.stderr == CONTRADICTION_LINE
 
 
+# deploy/web.py as it runs on a machine without nginx: nothing answers to the name.
+WITHOUT_NGINX = """
+import runpy, shutil, sys
+from pathlib import Path
+shutil.which = lambda name, *args, **kwargs: None
+exists = Path.exists
+Path.exists = lambda path: path.name != "nginx" and exists(path)
+sys.argv = ["deploy/web.py"]
+runpy.run_path("deploy/web.py", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("behind_proxy", ["true", "false"], ids=["gunicorn-alone", "refused"])
+def test_without_nginx_the_web_process_still_names_only_the_contradiction(behind_proxy):
+    env = {**PRODUCTION, **CONTRADICTORY_ENV, "WEB_BEHIND_BUFFERING_PROXY": behind_proxy}
+
+    result = run_python(WITHOUT_NGINX, **env)
+
+    assert result.returncode == 2
+    assert result.stderr == CONTRADICTION_LINE
+
+
 def test_the_worker_refuses_to_start_on_settings_that_contradict_each_other():
     # deploy/worker.py starts ``manage.py qcluster``, which stops before the cluster starts.
     result = run("deploy/worker.py", **PRODUCTION, **CONTRADICTORY_ENV)

@@ -1,8 +1,11 @@
 """What each pytest-xdist worker keeps to itself, so that workers running at once never
-share state outside their own test database (pytest-django makes ``test_…_gw0``, ``_gw1``…).
+share state outside their own test database (pytest-django makes ``test_…_gw0``, ``_gw1``…),
+and what they share.
 
 Everything else a test starts is per worker already: servers bind port 0, files go under
-``tmp_path``, and each worker's session starts its own S3, media and provider servers.
+``tmp_path``, and each worker's session starts its own S3, media and provider servers. The
+generated recordings are the one thing the workers of a run share (``made_once``): written
+once, then only read.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pickle
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,7 +57,11 @@ def made_once(run_dir: Path, name: str, make: Callable[[Path], T]) -> T:
         if result.exists():
             return pickle.loads(result.read_bytes())  # noqa: S301 - written by this run
         directory = run_dir / name
+        # What a worker that failed here left, so that the next one tries afresh.
+        shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir()
         made = make(directory)
-        result.write_bytes(pickle.dumps(made))
+        partial = result.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(made))
+        partial.replace(result)  # whole or absent, for a worker that reads it
         return made

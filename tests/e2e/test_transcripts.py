@@ -58,7 +58,7 @@ def stored_lecture(user, audio: Path) -> Lecture:
 def test_a_downloaded_lecture_is_transcribed_by_the_worker(
     start_worker, alice_client, alice, media_server, provider_stub, speech
 ):
-    stream_url, _ = media_server.route(ranged(speech), suffix=".m4a")
+    stream_url, _ = media_server.route(ranged(speech, content_type="audio/mp4"), suffix=".m4a")
     start_worker(**provider_env(provider_stub, TRANSCRIPTION_CHUNK_SECONDS="20"))
     course = CourseFactory()
     Enrollment.objects.create(user=alice, course=course)

@@ -262,7 +262,8 @@ def _write_rendition(directory: Path) -> None:
 
 @dataclass(frozen=True)
 class MediaSet:
-    """Every generated file, generated once per test session."""
+    """Every generated file, generated once per run of the suite and shared by its
+    workers (the ``media`` fixture): read only."""
 
     root: Path
     h264_aac: Path

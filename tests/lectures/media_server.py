@@ -421,6 +421,7 @@ def ranged(
     stall_first_after: int | None = None,
     unavailable_from: int | None = None,
     no_validators: bool = False,
+    content_type: str = "video/mp4",
 ) -> Behaviour:
     """Serve the file with ``Range`` (ETag ``"v1"``), misbehaving on demand: the first
     answer drops the connection after ``drop_first_after`` bytes, or sends
@@ -444,7 +445,7 @@ def ranged(
             start = 0  # answers bytes 0- whatever was asked
         body = data if start is None else data[start:]
         handler.send_response(200 if start is None else 206)
-        handler.send_header("Content-Type", "video/mp4")
+        handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(body)))
         if not no_validators:
             handler.send_header("ETag", etag)

@@ -235,7 +235,6 @@ def test_reap_stale_downloads_refuses_bad_minutes(value):
         run("reap_stale_downloads", "--older-than", value)
 
 
-@pytest.mark.django_db
 def test_the_reaper_runs_on_a_django_q_schedule(migrated_schedules):
     assert migrated_schedules["lectures.tasks.reap_stale_lectures"] == ("I", 5, -1)
 

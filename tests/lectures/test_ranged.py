@@ -301,12 +301,14 @@ def test_a_reader_that_jumps_back_and_forth_without_end_is_stopped(media, media_
     assert route.requests < 2 * jumps
 
 
-def test_progress_rises_to_the_whole_file_and_the_fetching_thread_stops(media, media_server):
+def test_progress_rises_to_the_whole_file_and_the_fetching_thread_stops(
+    media, media_server, tmp_path
+):
     url, _ = media_server.route(ranged(media.h264_aac))
     reported: list[float] = []
     before = fetching_threads()
 
-    with stream_recording(url, media.root, source_policy(), reported.append) as recording:
+    with stream_recording(url, tmp_path, source_policy(), reported.append) as recording:
         while recording.read(4096):
             pass
 

@@ -187,7 +187,6 @@ def test_the_command_refuses_without_pgvector(settings, monkeypatch):
 # --- The scheduled reaper -------------------------------------------------------------
 
 
-@pytest.mark.django_db
 def test_the_reaper_runs_on_a_django_q_schedule(migrated_schedules):
     assert migrated_schedules["search.tasks.reap_stale_embeddings"] == ("I", 5, -1)
 
