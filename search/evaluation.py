@@ -224,9 +224,14 @@ def _lecture(source: Source, course: Course, user: User) -> Lecture:
         source="captions",
         segment_count=len(cues),
     )
-    TranscriptSegment.objects.bulk_create(
-        TranscriptSegment.of(lecture_id=lecture.id, index=i, start=c.start, end=c.end, text=c.text)
-        for i, c in enumerate(cues)
+    TranscriptSegment.insert(
+        lecture.id,
+        [
+            TranscriptSegment.of(
+                lecture_id=lecture.id, index=i, start=c.start, end=c.end, text=c.text
+            )
+            for i, c in enumerate(cues)
+        ],
     )
     passages_rebuild_lecture(lecture_id=lecture.id)
     return lecture

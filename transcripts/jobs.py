@@ -134,14 +134,14 @@ class TranscriptJob(Job):
         )
         with self.holding_claim():
             TranscriptSegment.objects.filter(lecture_id=self.pk).delete()
-            TranscriptSegment.objects.bulk_create(
+            TranscriptSegment.insert(
+                self.pk,
                 [
                     TranscriptSegment.of(
                         lecture_id=self.pk, index=i, start=s.start, end=s.end, text=s.text
                     )
                     for i, s in enumerate(segments)
                 ],
-                batch_size=1000,
             )
             segments_replaced.send(Transcript, lecture_id=self.pk)
             self.move(

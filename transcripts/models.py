@@ -12,7 +12,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
-from core.fulltext import clean_text, vector_of
+from core.fulltext import clean_text, write_vectors
 from core.jobs import COMPLETED, FAILED, QUEUED, STARTED, JobStates
 from core.models import JobRow
 
@@ -92,7 +92,7 @@ class TranscriptSegment(models.Model):
     start = models.FloatField()
     end = models.FloatField()
     text = models.TextField()
-    # Written with the text, in the same statement (see ``of``); searched by ``search/``.
+    # Written from the text as the rows are inserted (``insert``); searched by ``search/``.
     search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
@@ -113,17 +113,15 @@ class TranscriptSegment(models.Model):
     def of(
         cls, *, lecture_id, index: int, start: float, end: float, text: str
     ) -> TranscriptSegment:
-        """A segment row whose text is cleaned for storage and whose search vector the
-        database computes from that same text as the row is inserted."""
-        text = clean_text(text)
-        return cls(
-            lecture_id=lecture_id,
-            index=index,
-            start=start,
-            end=end,
-            text=text,
-            search_vector=vector_of(text),
-        )
+        """A segment row whose text is cleaned for storage; ``insert`` stores it."""
+        return cls(lecture_id=lecture_id, index=index, start=start, end=end, text=clean_text(text))
+
+    @classmethod
+    def insert(cls, lecture_id, rows: list[TranscriptSegment]) -> None:
+        """Insert the lecture's ``rows`` (its others deleted first), then their search
+        vectors from the text stored (``core.fulltext.write_vectors``)."""
+        cls.objects.bulk_create(rows, batch_size=2000)
+        write_vectors(cls.objects.filter(lecture_id=lecture_id))
 
 
 class TranscriptChunk(models.Model):

@@ -168,7 +168,7 @@ def transcript_import_captions(
         if refused:
             raise refused
         TranscriptSegment.objects.filter(lecture=locked).delete()
-        TranscriptSegment.objects.bulk_create(rows, batch_size=2000)
+        TranscriptSegment.insert(locked.pk, rows)
         segments_replaced.send(Transcript, lecture_id=locked.pk)
         TranscriptChunk.objects.filter(lecture=locked).delete()
         transcript = transcript or Transcript(lecture=locked)

@@ -335,7 +335,7 @@ def _cached(
 
 def _generate_segments(cursor, lectures: list[uuid.UUID], config: str) -> None:
     """Texts into a temporary table by COPY, then into the segments with their vectors
-    computed in SQL, as ``TranscriptSegment.of`` has the database compute them (angle
+    computed in SQL, as ``TranscriptSegment.insert`` has the database compute them (angle
     brackets given to the parser as ``core.fulltext.for_parser``'s stand-ins)."""
     rng = random.Random(4)
     vocabulary = _vocabulary(random.Random(12))

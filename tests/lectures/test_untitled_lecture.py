@@ -20,9 +20,10 @@ def untitled(alice):
     """A lecture of alice's added without a title, whose transcript says "eigenvalues"."""
     lecture = LectureFactory(course=EnrollmentFactory(user=alice).course, title="")
     LectureLinkFactory(user=alice, lecture=lecture)
-    TranscriptSegment.of(
+    segment = TranscriptSegment.of(
         lecture_id=lecture.pk, index=0, start=3.0, end=8.0, text="Eigenvalues, at last"
-    ).save()
+    )
+    TranscriptSegment.insert(lecture.pk, [segment])
     return lecture
 
 

@@ -1,7 +1,7 @@
 """Lecture hits: transcript segments of lectures linked to the caller.
 
 The source reads ``lectures.TranscriptSegment`` (lecture, index, start, end, text and a
-``search_vector`` written with the text, by ``TranscriptSegment.of``).
+``search_vector`` written from the text, by ``TranscriptSegment.insert``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def segments():
         segment = TranscriptSegment.of(
             lecture_id=lecture.pk, index=index, start=start, end=end, text=text
         )
-        segment.save()
+        TranscriptSegment.insert(lecture.pk, [segment])
         return segment
 
     return add
