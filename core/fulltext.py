@@ -4,9 +4,11 @@ A searchable row keeps its text and a ``tsvector`` of it (``SearchVectorField``,
 The vector is written by the same statement that writes the text, from the *new* text as a
 parameter (``vector_of``): in an UPDATE, ``to_tsvector(text)`` would read the column's old
 value. Rows inserted in bulk in one transaction (a transcript's segments) get theirs just
-after, by one UPDATE that reads the text they were inserted with (``write_vectors``). Text is cleaned before storage (``clean_text``): PostgreSQL refuses NUL in text, and
-control characters are what snippets use as highlight markers (``MARK_START``/``MARK_STOP``),
-so stored text can never contain a marker.
+after, by one UPDATE that reads the text they were inserted with (``write_vectors``).
+
+Text is cleaned before storage (``clean_text``): PostgreSQL refuses NUL in text, and control
+characters are what snippets use as highlight markers (``MARK_START``/``MARK_STOP``), so
+stored text can never contain a marker.
 
 The embedded SQLite of ``make run`` has no full-text search: there the vector stays empty
 and searches fall back to substring matching (``full_text_available`` tells which).
