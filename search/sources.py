@@ -126,9 +126,10 @@ def lecture_segments(query: Query) -> QuerySet:
     """Transcript segments of lectures linked to the caller (``LectureLink`` of the
     caller), with ``start`` and ``end`` in seconds.
 
-    ``TranscriptSegment.search_vector`` is written with the text, as ``DocumentPage``'s
-    is. The segments' ``lecture`` foreign key has its (default) index, which the filter
-    below intersects with the GIN index, as ``DocumentPage.owner`` does for documents.
+    ``TranscriptSegment.search_vector`` is written from the text in the transaction that
+    inserts it (``TranscriptSegment.insert``). The segments' ``lecture`` foreign key has
+    its (default) index, which the filter below intersects with the GIN index, as
+    ``DocumentPage.owner`` does for documents.
     """
     linked = LectureLink.objects.filter(user=query.user).values("lecture_id")
     if query.full_text is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
-from django.db import models
+from django.db import models, transaction
 
 from core.fulltext import clean_text, write_vectors
 from core.jobs import COMPLETED, FAILED, QUEUED, STARTED, JobStates
@@ -119,9 +119,13 @@ class TranscriptSegment(models.Model):
     @classmethod
     def insert(cls, lecture_id, rows: list[TranscriptSegment]) -> None:
         """Insert the lecture's ``rows`` (its others deleted first), then their search
-        vectors from the text stored (``core.fulltext.write_vectors``)."""
-        cls.objects.bulk_create(rows, batch_size=2000)
-        write_vectors(cls.objects.filter(lecture_id=lecture_id))
+        vectors from the text stored (``core.fulltext.write_vectors``), in one transaction:
+        no row is ever seen without its vector."""
+        if any(row.lecture_id != lecture_id for row in rows):
+            raise ValueError("every row must be of the lecture given")
+        with transaction.atomic():
+            cls.objects.bulk_create(rows, batch_size=2000)
+            write_vectors(cls.objects.filter(lecture_id=lecture_id))
 
 
 class TranscriptChunk(models.Model):
