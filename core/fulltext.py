@@ -34,7 +34,9 @@ MARK_STOP = "\x03"
 # separators; snippets turn them back into the (escaped) brackets.
 LT_STAND_IN = "\x0e"
 GT_STAND_IN = "\x0f"
-_ANGLE_STAND_INS = str.maketrans({"<": LT_STAND_IN, ">": GT_STAND_IN})
+_ANGLES = "<>"
+_STAND_INS = LT_STAND_IN + GT_STAND_IN
+_ANGLE_STAND_INS = str.maketrans(_ANGLES, _STAND_INS)
 
 # Removed from stored text: control characters (Unicode's Cc: U+0000-U+001F and
 # U+007F-U+009F) but tab and line feed, lone surrogates (Cs), and the bidirectional
@@ -55,6 +57,13 @@ def clean_text(text: str) -> str:
 def for_parser(text: str) -> str:
     """``text`` as PostgreSQL's text parser is given it: angle brackets as stand-ins."""
     return text.translate(_ANGLE_STAND_INS)
+
+
+def for_parser_sql(column: str) -> Func:
+    """``for_parser`` of a text column, computed by the database."""
+    return Func(
+        F(column), Value(_ANGLES), Value(_STAND_INS), function="translate", output_field=TextField()
+    )
 
 
 def full_text_available() -> bool:
@@ -80,16 +89,10 @@ def write_vectors(rows: QuerySet) -> None:
     inserting 20,000 segments took 4.0-4.6 s of the web worker's CPU (4.7-5.2 s in all,
     the database's work included) with it, 1.7-1.9 s (2.5 s in all) inserted plainly and
     given their vectors so: the same vectors."""
-    if not full_text_available():
-        return
-    parsed = Func(
-        F("text"),
-        Value("<>"),
-        Value(LT_STAND_IN + GT_STAND_IN),
-        function="translate",
-        output_field=TextField(),
-    )  # ``for_parser``, in SQL
-    rows.update(search_vector=SearchVector(parsed, config=settings.SEARCH_CONFIG))
+    if full_text_available():
+        rows.update(
+            search_vector=SearchVector(for_parser_sql("text"), config=settings.SEARCH_CONFIG)
+        )
 
 
 def search_query(q: str) -> SearchQuery:

@@ -225,7 +225,6 @@ def _lecture(source: Source, course: Course, user: User) -> Lecture:
         segment_count=len(cues),
     )
     TranscriptSegment.insert(
-        lecture.id,
         [
             TranscriptSegment.of(
                 lecture_id=lecture.id, index=i, start=c.start, end=c.end, text=c.text

@@ -135,7 +135,6 @@ class TranscriptJob(Job):
         with self.holding_claim():
             TranscriptSegment.objects.filter(lecture_id=self.pk).delete()
             TranscriptSegment.insert(
-                self.pk,
                 [
                     TranscriptSegment.of(
                         lecture_id=self.pk, index=i, start=s.start, end=s.end, text=s.text

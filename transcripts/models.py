@@ -117,15 +117,13 @@ class TranscriptSegment(models.Model):
         return cls(lecture_id=lecture_id, index=index, start=start, end=end, text=clean_text(text))
 
     @classmethod
-    def insert(cls, lecture_id, rows: list[TranscriptSegment]) -> None:
-        """Insert the lecture's ``rows`` (its others deleted first), then their search
-        vectors from the text stored (``core.fulltext.write_vectors``), in one transaction:
-        no row is ever seen without its vector."""
-        if any(row.lecture_id != lecture_id for row in rows):
-            raise ValueError("every row must be of the lecture given")
+    def insert(cls, rows: list[TranscriptSegment]) -> None:
+        """Insert ``rows`` (their lectures' others deleted first), then their search vectors
+        from the text stored (``core.fulltext.write_vectors``), in one transaction: no row
+        is ever seen without its vector."""
         with transaction.atomic():
             cls.objects.bulk_create(rows, batch_size=2000)
-            write_vectors(cls.objects.filter(lecture_id=lecture_id))
+            write_vectors(cls.objects.filter(lecture_id__in={row.lecture_id for row in rows}))
 
 
 class TranscriptChunk(models.Model):

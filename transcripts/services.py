@@ -168,7 +168,7 @@ def transcript_import_captions(
         if refused:
             raise refused
         TranscriptSegment.objects.filter(lecture=locked).delete()
-        TranscriptSegment.insert(locked.pk, rows)
+        TranscriptSegment.insert(rows)
         segments_replaced.send(Transcript, lecture_id=locked.pk)
         TranscriptChunk.objects.filter(lecture=locked).delete()
         transcript = transcript or Transcript(lecture=locked)

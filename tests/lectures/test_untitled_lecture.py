@@ -23,7 +23,7 @@ def untitled(alice):
     segment = TranscriptSegment.of(
         lecture_id=lecture.pk, index=0, start=3.0, end=8.0, text="Eigenvalues, at last"
     )
-    TranscriptSegment.insert(lecture.pk, [segment])
+    TranscriptSegment.insert([segment])
     return lecture
 
 

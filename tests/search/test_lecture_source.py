@@ -26,7 +26,7 @@ def segments():
         segment = TranscriptSegment.of(
             lecture_id=lecture.pk, index=index, start=start, end=end, text=text
         )
-        TranscriptSegment.insert(lecture.pk, [segment])
+        TranscriptSegment.insert([segment])
         return segment
 
     return add
